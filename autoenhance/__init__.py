@@ -1,0 +1,1 @@
+"""The autoenhance command line: replay events, generate events, check config, task status."""

@@ -1,0 +1,1 @@
+"""mps-autoenhance: the code that runs in SCF. Keep imports here empty: they cost cold start."""

@@ -1,0 +1,154 @@
+"""Validate a configured ImageTask against the SDK's model and the documented value rules.
+
+Field names and types come from `mps_schema.json`, extracted from the official SDK's
+`ImageTaskInput` model by tools/gen_mps_schema.py (the models module itself is too big to
+import at cold start). On top of that, the enums and ranges that the MPS docs state
+(tencent-spec.md §2) are checked here; enum values are matched case-insensitively and sent
+in their documented spelling. Generative/AI sub-configs are type-checked only.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from typing import Any, NamedTuple, Union
+
+_SCHEMA_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "mps_schema.json")
+
+DEFAULT_IMAGE_TASK: Mapping[str, Any] = {
+    "EncodeConfig": {"Format": "JPEG", "Quality": 75},
+    "EnhanceConfig": {"SuperResolution": {"Switch": "ON"}},
+}
+
+
+class OneOf(NamedTuple):
+    values: tuple[str, ...]
+
+
+class Between(NamedTuple):
+    low: float
+    high: float
+
+
+Rule = Union[OneOf, Between]
+_SWITCH = OneOf(("ON", "OFF"))
+
+# (model type, field) -> rule. Keyed by model type so a rule holds wherever the type is used.
+RULES: Mapping[tuple[str, str], Rule] = {
+    ("ImageEncodeConfig", "Format"): OneOf(("JPEG", "PNG", "BMP", "WebP")),
+    ("ImageEncodeConfig", "Quality"): Between(1, 100),
+    ("SuperResolutionConfig", "Type"): OneOf(("lq", "hq")),
+    ("SuperResolutionConfig", "Size"): Between(2, 2),
+    ("AdvancedSuperResolutionConfig", "Type"): OneOf(("standard", "super", "ultra")),
+    ("AdvancedSuperResolutionConfig", "Mode"): OneOf(("percent", "aspect", "fixed")),
+    ("AdvancedSuperResolutionConfig", "Width"): Between(1, 4096),
+    ("AdvancedSuperResolutionConfig", "Height"): Between(1, 4096),
+    ("AdvancedSuperResolutionConfig", "LongSide"): Between(1, 4096),
+    ("AdvancedSuperResolutionConfig", "ShortSide"): Between(1, 4096),
+    ("ImageDenoiseConfig", "Type"): OneOf(("weak", "strong")),
+    ("ImageQualityEnhanceConfig", "Type"): OneOf(("weak", "normal", "strong")),
+    ("ColorEnhanceConfig", "Type"): OneOf(("weak", "normal", "strong")),
+    ("SharpEnhanceConfig", "Intensity"): Between(0.0, 1.0),
+    ("FaceEnhanceConfig", "Intensity"): Between(0.0, 1.0),
+    ("LowLightEnhanceConfig", "Type"): OneOf(("normal",)),
+    ("ImageResizeConfig", "Mode"): OneOf(("percent", "mfit", "lfit", "fill", "pad", "fixed")),
+    ("ImageResizeConfig", "Percent"): Between(0.1, 10.0),
+    ("ImageResizeConfig", "Width"): Between(1, 16384),
+    ("ImageResizeConfig", "Height"): Between(1, 16384),
+    ("ImageResizeConfig", "LongSide"): Between(1, 16384),
+    ("ImageResizeConfig", "ShortSide"): Between(1, 16384),
+    ("ImageEraseLogoConfig", "EraseStrength"): OneOf(("low", "mid", "high")),
+    ("ImageEraseLogoConfig", "WatermarkType"): OneOf(
+        ("corner_watermark", "tiled_watermark", "auto_detect_type", "selected_watermark")
+    ),
+    ("ImageAreaBoxInfo", "Type"): OneOf(("logo", "text")),
+    ("ImageAreaBoxInfo", "BoundingBoxUnitType"): Between(0, 2),
+    ("BeautyEffectItemConfig", "Value"): Between(0, 100),
+    ("BeautyFilterItemConfig", "Value"): Between(-100, 100),
+    ("BeautyFilterItemConfig", "Type"): OneOf(("Dongjing", "Qingjiaopian", "Meiwei")),
+    ("BeautyConfig", "Type"): OneOf(("auto",)),
+}
+
+_JSON_TYPES = {"str": (str,), "int": (int,), "float": (int, float), "bool": (bool,)}
+_JSON_NAMES = {"str": "a string", "int": "an integer", "float": "a number", "bool": "true/false"}
+
+
+class ImageTaskError(ValueError):
+    """Every problem found, one per line, each naming the field, the value and what is allowed."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+_schema_cache: dict[str, Any] | None = None
+
+
+def schema() -> dict[str, Any]:
+    global _schema_cache
+    if _schema_cache is None:
+        with open(_SCHEMA_FILE, encoding="utf-8") as f:
+            _schema_cache = json.load(f)
+    return _schema_cache
+
+
+def validate_image_task(task: Any, where: str = "ImageTask") -> dict[str, Any]:
+    """Return a normalised copy of `task` or raise ImageTaskError listing every problem."""
+    problems: list[str] = []
+    if not isinstance(task, dict) or not task:
+        raise ImageTaskError([f"{where} should be a non-empty JSON object, got {task!r}"])
+    doc = schema()
+    result = _check(task, doc["root"], where, doc["types"], problems)
+    if problems:
+        raise ImageTaskError(problems)
+    return result
+
+
+def _check(value: Any, spec: Any, path: str, types: Mapping[str, Any], problems: list[str]) -> Any:
+    if isinstance(spec, list):
+        if not isinstance(value, list):
+            problems.append(f"{path}: {value!r} should be a JSON array")
+            return value
+        return [_check(item, spec[0], f"{path}[{i}]", types, problems) for i, item in enumerate(value)]
+    if spec in _JSON_TYPES:
+        ok = isinstance(value, _JSON_TYPES[spec]) and (spec == "bool" or not isinstance(value, bool))
+        if not ok:
+            problems.append(f"{path}: {value!r} should be {_JSON_NAMES[spec]}")
+        return value
+    fields = types[spec]
+    if not isinstance(value, dict):
+        problems.append(f"{path}: {value!r} should be a JSON object ({spec})")
+        return value
+    out: dict[str, Any] = {}
+    for name, item in value.items():
+        field_path = f"{path}.{name}"
+        if name not in fields:
+            problems.append(f"{field_path}: unknown field; {spec} allows: {', '.join(sorted(fields))}")
+            continue
+        if item is None:
+            continue  # the SDK serialiser drops None the same way
+        checked = _check(item, fields[name], field_path, types, problems)
+        rule = _SWITCH if name == "Switch" else RULES.get((spec, name))
+        out[name] = _apply_rule(rule, checked, field_path, problems) if rule else checked
+    return out
+
+
+def _apply_rule(rule: Rule, value: Any, path: str, problems: list[str]) -> Any:
+    if isinstance(rule, OneOf):
+        if not isinstance(value, str):
+            return value  # the type problem is already reported
+        for allowed in rule.values:
+            if value.lower() == allowed.lower():
+                return allowed
+        problems.append(f"{path}: {value!r} is not allowed; use one of {', '.join(rule.values)}")
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if not rule.low <= value <= rule.high:
+            allowed = f"{_fmt(rule.low)}" if rule.low == rule.high else f"{_fmt(rule.low)}-{_fmt(rule.high)}"
+            problems.append(f"{path}: {value!r} is out of range; allowed: {allowed}")
+    return value
+
+
+def _fmt(n: float) -> str:
+    return str(int(n)) if float(n).is_integer() else str(n)

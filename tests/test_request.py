@@ -1,0 +1,215 @@
+"""Pure mapping: skip decisions, the ProcessImage body, the SessionId recipe, error classes."""
+
+from __future__ import annotations
+
+import pytest
+
+from autoenhance.cos_events import cos_event, cos_record
+from handler.config import load_settings
+from handler.cos_event import CosUploadRecord, parse_records
+from handler.outcomes import (
+    CREDENTIALS_STALE,
+    DUPLICATE,
+    PERMANENT,
+    SESSION_ID_REJECTED,
+    TRANSIENT,
+    backoff_delay,
+    classify,
+)
+from handler.request import (
+    UnsafeKeyError,
+    build_process_image_request,
+    session_id_for,
+    skip_reason,
+    writes_next_to_sources,
+)
+
+BUCKET, REGION = "photos-1250000000", "ap-guangzhou"
+
+
+def record(key: str = "uploads/a/cat.jpg", event: str = "put", **kw) -> CosUploadRecord:
+    [rec] = parse_records(cos_event([cos_record(BUCKET, REGION, key, event, **kw)]))
+    assert isinstance(rec, CosUploadRecord)
+    return rec
+
+
+DEFAULT = load_settings({})
+
+
+def test_default_request_matches_the_documented_shape():
+    params = build_process_image_request(record(), DEFAULT, "ae1-x")
+    assert params == {
+        "InputInfo": {
+            "Type": "COS",
+            "CosInputInfo": {"Bucket": BUCKET, "Region": REGION, "Object": "/uploads/a/cat.jpg"},
+        },
+        "OutputStorage": {"Type": "COS", "CosOutputStorage": {"Bucket": BUCKET, "Region": REGION}},
+        "OutputDir": "/enhanced/uploads/a/",
+        "ImageTask": {
+            "EncodeConfig": {"Format": "JPEG", "Quality": 75},
+            "EnhanceConfig": {"SuperResolution": {"Switch": "ON"}},
+        },
+        "SessionId": "ae1-x",
+    }
+
+
+def test_configured_output_definition_and_resource_are_mapped():
+    s = load_settings(
+        {
+            "OUTPUT_BUCKET": "out-1250000000",
+            "OUTPUT_REGION": "ap-shanghai",
+            "OUTPUT_DIR": "/hd",
+            "OUTPUT_PATH": "{inputName}_hd.{format}",
+            "MPS_DEFINITION": "20001",
+            "MPS_RESOURCE_ID": "res-1",
+        }
+    )
+    params = build_process_image_request(record("top.png"), s, None)
+    assert params["OutputStorage"]["CosOutputStorage"] == {"Bucket": "out-1250000000", "Region": "ap-shanghai"}
+    assert params["OutputDir"] == "/hd/"
+    assert params["OutputPath"] == "{inputName}_hd.{format}"
+    assert params["Definition"] == 20001 and "ImageTask" not in params
+    assert params["ResourceId"] == "res-1"
+    assert "SessionId" not in params
+
+
+def test_unicode_key_maps_to_object_and_output_dir_unchanged():
+    params = build_process_image_request(record("假期 照片/海边+1 100%.jpg"), DEFAULT, None)
+    assert params["InputInfo"]["CosInputInfo"]["Object"] == "/假期 照片/海边+1 100%.jpg"
+    assert params["OutputDir"] == "/enhanced/假期 照片/"
+
+
+@pytest.mark.parametrize("key", ["../../etc/x.jpg", "a/./b.jpg", "a/../../b.jpg"])
+def test_keys_that_could_escape_the_output_directory_are_refused(key):
+    with pytest.raises(UnsafeKeyError, match="could leave /enhanced/"):
+        build_process_image_request(record(key), DEFAULT, None)
+
+
+def test_control_characters_in_keys_are_refused():
+    with pytest.raises(UnsafeKeyError, match="control characters"):
+        build_process_image_request(record("a\nb.jpg"), DEFAULT, None)
+
+
+def test_doubled_slashes_never_leave_the_output_directory():
+    assert build_process_image_request(record("a//b/c.jpg"), DEFAULT, None)["OutputDir"] == "/enhanced/a/b/"
+
+
+# -- skip decisions --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("event", ["put", "post", "copy", "multipart"])
+def test_every_creation_kind_is_submitted(event):
+    assert skip_reason(record(event=event), DEFAULT) is None
+
+
+@pytest.mark.parametrize(
+    ("rec", "reason"),
+    [
+        (record(event="delete"), "not an upload event (cos:ObjectRemove:Delete)"),
+        (record("uploads/folder/"), "folder marker"),
+        (record(size=0), "empty object (0 bytes)"),
+        (record("uploads/report.pdf"), "not an image extension (.pdf"),
+        (record("uploads/README"), "not an image extension (none"),
+        (record("enhanced/uploads/a/cat.jpg"), "the function's own output (under /enhanced/)"),
+    ],
+)
+def test_skip_reasons(rec, reason):
+    assert skip_reason(rec, DEFAULT).startswith(reason)
+
+
+def test_extension_match_is_case_insensitive():
+    assert skip_reason(record("uploads/CAT.JPG"), DEFAULT) is None
+    assert skip_reason(record("uploads/x.WebP"), DEFAULT) is None
+
+
+def test_own_output_guard_applies_to_the_output_bucket_only():
+    s = load_settings({"OUTPUT_BUCKET": "out-1250000000"})
+    assert skip_reason(record("enhanced/a.jpg"), s) is None  # source bucket: a user's own folder
+    out = record("enhanced/a.jpg")._replace(bucket="out-1250000000")
+    assert "own output" in skip_reason(out, s)
+
+
+def test_output_root_in_another_bucket_never_loops_back():
+    s = load_settings({"OUTPUT_BUCKET": "out-1250000000", "OUTPUT_DIR": "/"})
+    assert not writes_next_to_sources(record(), s)
+    assert writes_next_to_sources(record()._replace(bucket="out-1250000000"), s)
+
+
+# -- SessionId ------------------------------------------------------------------------------
+
+
+def test_session_id_is_deterministic_and_short():
+    sid = session_id_for(record(), DEFAULT.fingerprint)
+    assert sid == session_id_for(record(), DEFAULT.fingerprint)
+    assert len(sid) <= 50 and sid.startswith("ae1-")
+
+
+def test_new_upload_of_the_same_key_gets_a_new_session_id():
+    first = session_id_for(record(event_time=1000), DEFAULT.fingerprint)
+    again = session_id_for(record(event_time=2000), DEFAULT.fingerprint)
+    assert first != again
+
+
+def test_only_the_request_id_differs_still_gives_a_new_session_id():
+    a = record()
+    b = a._replace(cos_request_id="other")
+    assert session_id_for(a, "f") != session_id_for(b, "f")
+
+
+def test_changed_task_configuration_gives_a_new_session_id():
+    other = load_settings({"OUTPUT_DIR": "/hd/"})
+    assert session_id_for(record(), DEFAULT.fingerprint) != session_id_for(record(), other.fingerprint)
+
+
+def test_different_objects_do_not_collide():
+    keys = [f"k/{i}.jpg" for i in range(2000)] + ["a b.jpg", "a+b.jpg", "a%20b.jpg", "中.jpg"]
+    ids = {session_id_for(record(k, event_time=1), "f") for k in keys}
+    assert len(ids) == len(keys)
+    # Fields that could be confused when concatenated stay distinct.
+    a = record("ab.jpg")._replace(bucket="x-1")
+    b = record("b.jpg")._replace(bucket="x-1a")
+    assert session_id_for(a, "f") != session_id_for(b, "f")
+
+
+# -- classification and backoff --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("code", "kind"),
+    [
+        ("InvalidParameterValue.SessionId", DUPLICATE),
+        ("RequestLimitExceeded", TRANSIENT),
+        ("RequestLimitExceeded.UinLimitExceeded", TRANSIENT),
+        ("RequestLimitExceeded.IPLimitExceeded", TRANSIENT),
+        ("RequestLimitExceeded.GlobalRegionUinLimitExceeded", TRANSIENT),
+        ("InternalError", TRANSIENT),
+        ("InternalError.DBError", TRANSIENT),
+        ("ServerNetworkError", TRANSIENT),
+        ("ClientNetworkError", TRANSIENT),
+        ("InvalidResponse", TRANSIENT),
+        ("UnknownParameter", SESSION_ID_REJECTED),
+        ("AuthFailure.TokenFailure", CREDENTIALS_STALE),
+        ("InvalidParameter", PERMANENT),
+        ("InvalidParameterValue", PERMANENT),
+        ("InvalidParameterValue.SessionIdTooLong", PERMANENT),
+        ("AuthFailure.SignatureFailure", PERMANENT),
+        ("AuthFailure.UnauthorizedOperation", PERMANENT),
+        ("UnauthorizedOperation", PERMANENT),
+        ("FailedOperation.InvalidMpsUser", PERMANENT),
+        ("SomethingNew", PERMANENT),
+    ],
+)
+def test_classification(code, kind):
+    assert classify(code) == kind
+
+
+def test_unknown_parameter_without_session_id_is_permanent():
+    assert classify("UnknownParameter", sent_session_id=False) == PERMANENT
+
+
+def test_backoff_is_full_jitter_exponential_and_capped():
+    assert backoff_delay(0, rand=lambda: 1.0) == pytest.approx(0.2)
+    assert backoff_delay(3, rand=lambda: 1.0) == pytest.approx(1.6)
+    assert backoff_delay(20, rand=lambda: 1.0) == 5.0
+    assert backoff_delay(3, rand=lambda: 0.0) == 0.0
+    assert backoff_delay(3, rand=lambda: 0.5) == pytest.approx(0.8)
