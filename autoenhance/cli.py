@@ -96,7 +96,7 @@ def _invoke_all(events: list[Any], repeat: int, as_json: bool, target: str) -> i
                 except RecordsNotSubmittedError as exc:
                     summary, error = exc.summary, str(exc)
                 except MalformedEventError as exc:
-                    summary, error = {"records": 0, "results": []}, f"not a COS trigger event: {exc}"
+                    summary, error = {"records": 0, "results": []}, str(exc)
             failures += error is not None
             for key in totals:
                 totals[key] += summary.get(key, 0)
@@ -170,7 +170,8 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     s = _settings()
     task = {"Definition": s.definition} if s.definition is not None else {"ImageTask": s.image_task}
     print("Task:            " + json.dumps(task, ensure_ascii=False))
-    print(f"Output bucket:   {s.output_bucket or '(the uploaded object own bucket)'}")
+    same_bucket = "(the uploaded object's own bucket)"
+    print(f"Output bucket:   {s.output_bucket or same_bucket}")
     print(f"Output region:   {s.output_region or '(the input region)'}")
     print(f"Output dir:      {s.output_dir}<input directory>/" + (f"  path: {s.output_path}" if s.output_path else ""))
     print(f"Skipped as own output: keys under /{s.output_guard_prefix} in the output bucket")
@@ -352,6 +353,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `autoenhance replay ... | head`: the reader left; stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":

@@ -83,7 +83,8 @@ def embedded_mps(fresh: bool = False, rate_limit: float | None = 20) -> Iterator
     """Start the fake MPS on a free loopback port and point the function's environment at it."""
     from fakes.mps import FakeMpsServer, MpsBackend
 
-    backend = MpsBackend(rate_limit_per_second=rate_limit)
+    # A random seed: TaskIds must not repeat across runs that share the state file.
+    backend = MpsBackend(rate_limit_per_second=rate_limit, seed=int.from_bytes(os.urandom(8), "big"))
     backend.add_credential(FAKE_SECRET_ID, FAKE_SECRET_KEY, FAKE_TOKEN)
     path = state_file()
     if not fresh:

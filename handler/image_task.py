@@ -42,10 +42,10 @@ RULES: Mapping[tuple[str, str], Rule] = {
     ("SuperResolutionConfig", "Size"): Between(2, 2),
     ("AdvancedSuperResolutionConfig", "Type"): OneOf(("standard", "super", "ultra")),
     ("AdvancedSuperResolutionConfig", "Mode"): OneOf(("percent", "aspect", "fixed")),
-    ("AdvancedSuperResolutionConfig", "Width"): Between(1, 4096),
-    ("AdvancedSuperResolutionConfig", "Height"): Between(1, 4096),
-    ("AdvancedSuperResolutionConfig", "LongSide"): Between(1, 4096),
-    ("AdvancedSuperResolutionConfig", "ShortSide"): Between(1, 4096),
+    ("AdvancedSuperResolutionConfig", "Width"): Between(0, 4096),
+    ("AdvancedSuperResolutionConfig", "Height"): Between(0, 4096),
+    ("AdvancedSuperResolutionConfig", "LongSide"): Between(0, 4096),
+    ("AdvancedSuperResolutionConfig", "ShortSide"): Between(0, 4096),
     ("ImageDenoiseConfig", "Type"): OneOf(("weak", "strong")),
     ("ImageQualityEnhanceConfig", "Type"): OneOf(("weak", "normal", "strong")),
     ("ColorEnhanceConfig", "Type"): OneOf(("weak", "normal", "strong")),
@@ -62,12 +62,43 @@ RULES: Mapping[tuple[str, str], Rule] = {
     ("ImageEraseLogoConfig", "WatermarkType"): OneOf(
         ("corner_watermark", "tiled_watermark", "auto_detect_type", "selected_watermark")
     ),
+    ("ImageEraseLogoConfig", "DetectTypes"): OneOf(("logo", "text", "watermark")),
     ("ImageAreaBoxInfo", "Type"): OneOf(("logo", "text")),
     ("ImageAreaBoxInfo", "BoundingBoxUnitType"): Between(0, 2),
     ("BeautyEffectItemConfig", "Value"): Between(0, 100),
+    ("BeautyEffectItemConfig", "Type"): OneOf(
+        (
+            "Whiten",
+            "BlackAlpha1",
+            "BlackAlpha2",
+            "FoundationAlpha2",
+            "Clear",
+            "Sharpen",
+            "Smooth",
+            "BeautyThinFace",
+            "NatureFace",
+            "VFace",
+            "EnlargeEye",
+            "EyeLighten",
+            "RemoveEyeBags",
+            "ThinNose",
+            "RemoveLawLine",
+            "CheekboneThin",
+            "FaceFeatureLipsLut",
+            "ToothWhiten",
+            "FaceFeatureSoftlight",
+            "Makeup",
+        )
+    ),
     ("BeautyFilterItemConfig", "Value"): Between(-100, 100),
     ("BeautyFilterItemConfig", "Type"): OneOf(("Dongjing", "Qingjiaopian", "Meiwei")),
     ("BeautyConfig", "Type"): OneOf(("auto",)),
+}
+
+# Fields the docs mark required inside their object.
+REQUIRED: Mapping[str, tuple[str, ...]] = {
+    "BeautyEffectItemConfig": ("Type",),
+    "BeautyFilterItemConfig": ("Type",),
 }
 
 _JSON_TYPES = {"str": (str,), "int": (int,), "float": (int, float), "bool": (bool,)}
@@ -105,32 +136,41 @@ def validate_image_task(task: Any, where: str = "ImageTask") -> dict[str, Any]:
     return result
 
 
-def _check(value: Any, spec: Any, path: str, types: Mapping[str, Any], problems: list[str]) -> Any:
+def _check(
+    value: Any, spec: Any, path: str, types: Mapping[str, Any], problems: list[str], rule: Rule | None = None
+) -> Any:
     if isinstance(spec, list):
         if not isinstance(value, list):
             problems.append(f"{path}: {value!r} should be a JSON array")
             return value
-        return [_check(item, spec[0], f"{path}[{i}]", types, problems) for i, item in enumerate(value)]
+        return [_check(item, spec[0], f"{path}[{i}]", types, problems, rule) for i, item in enumerate(value)]
     if spec in _JSON_TYPES:
         ok = isinstance(value, _JSON_TYPES[spec]) and (spec == "bool" or not isinstance(value, bool))
         if not ok:
             problems.append(f"{path}: {value!r} should be {_JSON_NAMES[spec]}")
-        return value
+            return value
+        return _apply_rule(rule, value, path, problems) if rule else value
     fields = types[spec]
     if not isinstance(value, dict):
         problems.append(f"{path}: {value!r} should be a JSON object ({spec})")
         return value
     out: dict[str, Any] = {}
+    for name in REQUIRED.get(spec, ()):
+        if value.get(name) in (None, ""):
+            problems.append(f"{path}.{name}: required in {spec}")
     for name, item in value.items():
         field_path = f"{path}.{name}"
         if name not in fields:
-            problems.append(f"{field_path}: unknown field; {spec} allows: {', '.join(sorted(fields))}")
+            import difflib  # only on this error path
+
+            close = difflib.get_close_matches(name, list(fields), n=1)
+            hint = f"did you mean {close[0]}? " if close else ""
+            problems.append(f"{field_path}: unknown field; {hint}{spec} allows: {', '.join(sorted(fields))}")
             continue
         if item is None:
             continue  # the SDK serialiser drops None the same way
-        checked = _check(item, fields[name], field_path, types, problems)
-        rule = _SWITCH if name == "Switch" else RULES.get((spec, name))
-        out[name] = _apply_rule(rule, checked, field_path, problems) if rule else checked
+        field_rule = _SWITCH if name == "Switch" else RULES.get((spec, name))
+        out[name] = _check(item, fields[name], field_path, types, problems, field_rule)
     return out
 
 

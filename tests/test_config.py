@@ -50,7 +50,7 @@ def test_image_task_enums_are_case_insensitive_and_normalised():
     [
         (
             {"EncodeConfig": {"Fromat": "JPEG"}},
-            "ImageTask.EncodeConfig.Fromat: unknown field; ImageEncodeConfig allows: Format, Quality",
+            "ImageTask.EncodeConfig.Fromat: unknown field; did you mean Format? ImageEncodeConfig allows: Format, Quality",
         ),
         (
             {"EncodeConfig": {"Format": "gif"}},

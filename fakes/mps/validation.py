@@ -191,6 +191,13 @@ RULES: Mapping[tuple[str, str], tuple[Rule, ...]] = {
     ("ImageResizeConfig", "Height"): (_SIZE_16384,),
     ("ImageResizeConfig", "LongSide"): (_SIZE_16384,),
     ("ImageResizeConfig", "ShortSide"): (_SIZE_16384,),
+    ("ImageEraseLogoConfig", "DetectTypes"): (OneOf(("logo", "text", "watermark")),),
+    ("ImageEraseLogoConfig", "EraseStrength"): (OneOf(("low", "mid", "high")),),
+    ("ImageEraseLogoConfig", "WatermarkType"): (
+        OneOf(("corner_watermark", "tiled_watermark", "auto_detect_type", "selected_watermark")),
+    ),
+    ("ImageAreaBoxInfo", "Type"): (OneOf(("logo", "text")),),
+    ("ImageAreaBoxInfo", "BoundingBoxUnitType"): (OneOf((0, 1, 2)),),
     ("BeautyConfig", "Type"): (OneOf(("auto",)),),
     ("BeautyEffectItemConfig", "Value"): (Between(0, 100),),
     ("BeautyEffectItemConfig", "Type"): (
@@ -280,8 +287,9 @@ def _check_object(model: str, obj: Mapping[str, object], path: str, fields: Mapp
     for name in obj:
         if name not in fields:
             raise MpsError("UnknownParameter", f"The parameter `{_join(path, name)}` is not recognized.")
-    # Tencent's backends read null and "" as "not given" (SessionId's doc says so explicitly).
-    given = {k: v for k, v in obj.items() if v is not None and v != ""}
+    # null is "not given"; so is "" for free-text fields (SessionId's doc says so explicitly),
+    # but not for enum fields: "" is no documented value, so it is checked (and refused).
+    given = {k: v for k, v in obj.items() if v is not None and (v != "" or _is_enum(model, k))}
     required = list(REQUIRED.get(model, ()))
     required += [needed for field, value, needed in REQUIRED_WHEN.get(model, ()) if given.get(field) == value]
     for name in required:
@@ -289,6 +297,10 @@ def _check_object(model: str, obj: Mapping[str, object], path: str, fields: Mapp
             raise MpsError("MissingParameter", f"The parameter `{_join(path, name)}` is missing.")
     for name, value in given.items():
         _check_field(model, name, fields[name], value, _join(path, name))
+
+
+def _is_enum(model: str, name: str) -> bool:
+    return any(isinstance(rule, OneOf) for rule in RULES.get((model, name), ()) + RULES.get(("*", name), ()))
 
 
 def _check_field(model: str, name: str, ftype: FieldType, value: object, path: str) -> None:
