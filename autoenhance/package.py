@@ -1,0 +1,115 @@
+"""Build the directory serverless.yml deploys (`src: ./build/scf`): the function and its runtime deps.
+
+- Dependencies come from handler/requirements.txt (the pinned closure), installed as binary
+  wheels for SCF's platform (Linux x86_64, the runtime's Python version) whatever machine
+  builds it, with --no-deps so nothing unlisted sneaks in.
+- No bytecode: this machine's .pyc files would be for the wrong Python version (stale), and
+  SCF runs with PYTHONDONTWRITEBYTECODE anyway.
+- Reproducible: same inputs, same bytes; every file's mtime is pinned so the Framework's zip
+  of the directory is reproducible too.
+- A one-line index.py at the root: SCF wants the entry file at the package root.
+"""
+
+from __future__ import annotations
+
+import email.parser
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import NamedTuple
+
+from packaging.specifiers import SpecifierSet
+
+ROOT = Path(__file__).resolve().parent.parent
+REQUIREMENTS = ROOT / "handler" / "requirements.txt"
+FIXED_MTIME = 315_532_800  # 1980-01-01T00:00:00Z, the earliest time a zip entry can carry
+ENTRY_FILE = '"""SCF entry point (serverless.yml: handler: index.main_handler)."""\n\nfrom handler.index import main_handler  # noqa: F401\n'
+SHIPPED_HANDLER_FILES = ("*.py", "mps_schema.json")
+EXTRA_FILES = ("image-task.json",)  # MPS_IMAGE_TASK_FILE in serverless.yml; resolved from the code root
+
+
+class PackageError(RuntimeError):
+    pass
+
+
+class PackageReport(NamedTuple):
+    path: Path
+    python_version: str
+    files: int
+    size_bytes: int
+    digest: str  # sha256 over every (path, content) pair: equal digests = identical packages
+
+
+def python_version_of(runtime: str) -> str:
+    """'Python3.9' (serverless.yml's runtime) -> '3.9'."""
+    if not runtime.startswith("Python3."):
+        raise PackageError(f"runtime {runtime!r} is not a Python 3 SCF runtime (Python3.9 or Python3.10)")
+    return runtime[len("Python") :]
+
+
+def tree_digest(path: Path) -> tuple[int, int, str]:
+    digest = hashlib.sha256()
+    files = size = 0
+    for file in sorted(p for p in path.rglob("*") if p.is_file()):
+        data = file.read_bytes()
+        digest.update(file.relative_to(path).as_posix().encode() + b"\0" + hashlib.sha256(data).digest())
+        files += 1
+        size += len(data)
+    return files, size, digest.hexdigest()
+
+
+def incompatible_distributions(site: Path, python_version: str) -> list[str]:
+    """Installed dists whose Requires-Python excludes the runtime (pip --target does not check)."""
+    unfit = []
+    for metadata in sorted(site.glob("*.dist-info/METADATA")):
+        headers = email.parser.Parser().parsestr(metadata.read_text(encoding="utf-8"), headersonly=True)
+        spec = headers.get("Requires-Python")
+        if spec and not SpecifierSet(spec).contains(python_version + ".0"):
+            unfit.append(f"{headers['Name']} {headers['Version']} (Requires-Python {spec})")
+    return unfit
+
+
+def build_package(out: Path, python_version: str = "3.9") -> PackageReport:
+    staging = out.with_name(out.name + ".staging")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    pip = [
+        sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+        "--target", str(staging), "--platform", "manylinux2014_x86_64", "--implementation", "cp",
+        "--python-version", python_version, "--only-binary=:all:", "--no-deps", "--no-compile",
+        "-r", str(REQUIREMENTS),
+    ]  # fmt: skip
+    result = subprocess.run(pip, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise PackageError(f"pip could not install the runtime dependencies:\n{result.stderr.strip()}")
+    shutil.rmtree(staging / "bin", ignore_errors=True)  # console scripts: useless in SCF
+    unfit = incompatible_distributions(staging, python_version)
+    if unfit:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise PackageError(
+            f"these pinned dependencies do not support Python {python_version} (Requires-Python): "
+            + ", ".join(unfit) + "; pin versions that do in handler/requirements.txt"
+        )
+
+    handler = staging / "handler"
+    handler.mkdir()
+    for pattern in SHIPPED_HANDLER_FILES:
+        for src in sorted((ROOT / "handler").glob(pattern)):
+            shutil.copyfile(src, handler / src.name)
+    for name in EXTRA_FILES:
+        shutil.copyfile(ROOT / name, staging / name)
+    (staging / "index.py").write_text(ENTRY_FILE, encoding="utf-8")
+
+    for p in list(staging.rglob("__pycache__")):
+        shutil.rmtree(p)
+    for p in [*staging.rglob("*"), staging]:
+        os.utime(p, (FIXED_MTIME, FIXED_MTIME), follow_symlinks=False)
+
+    shutil.rmtree(out, ignore_errors=True)
+    staging.rename(out)
+    files, size, digest = tree_digest(out)
+    return PackageReport(out, python_version, files, size, digest)

@@ -1,0 +1,111 @@
+"""The deploy package: size vs the naive alternative, cold start and peak memory as SCF runs it.
+
+SCF runs the package with PYTHONDONTWRITEBYTECODE and ships no usable .pyc (see
+autoenhance/package.py), so every cold start compiles what it imports. This runs each
+function from its own package directory in a clean interpreter (`python -S -B`, only the
+package on sys.path), against the fake MPS, and reports:
+  - size of build/scf vs the monolithic tencentcloud-sdk-python + cos-python-sdk-v5 that the
+    demos install;
+  - cold start wall time and peak RSS (VmHWM) for one record, ours vs the naive function;
+  - our peak RSS for an event at SCF's 128 KB async-invocation limit (memorySize choice).
+
+Usage: python bench/package.py [--rounds 7]   (downloads the naive SDKs from PyPI once)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from autoenhance.cos_events import cos_event, cos_record  # noqa: E402
+from autoenhance.package import build_package, tree_digest  # noqa: E402
+from fakes.mps import FakeMpsServer, MpsBackend  # noqa: E402
+
+NAIVE_REQUIREMENTS = ["tencentcloud-sdk-python==3.1.195", "cos-python-sdk-v5==1.9.44"]
+ASYNC_EVENT_LIMIT = 128 * 1024
+SECRET_ID, SECRET_KEY, TOKEN = "AKIDbenchPackage00000000000000", "benchPackageSecretKey0000000000", "bench-token"
+CHILD = """
+import importlib, json, sys
+sys.path.insert(0, sys.argv[1])
+handler = importlib.import_module(sys.argv[2]).main_handler
+handler(json.loads(sys.argv[3]), {"request_id": "bench", "time_limit_in_ms": 60000, "tencentcloud_region": "ap-guangzhou"})
+hwm = [line.split()[1] for line in open("/proc/self/status") if line.startswith("VmHWM")][0]
+sys.stderr.write("VmHWM_KB=" + hwm)
+"""
+
+
+def naive_package(work: Path) -> Path:
+    target = work / "naive"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-compile", "--target", str(target),
+                    *NAIVE_REQUIREMENTS], check=True)
+    shutil.rmtree(target / "bin", ignore_errors=True)
+    shutil.copyfile(ROOT / "bench" / "naive_function.py", target / "naive_function.py")
+    return target
+
+
+def run_child(pkg: Path, module: str, event: dict, env: dict[str, str]) -> tuple[float, int]:
+    t0 = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-S", "-B", "-c", CHILD, str(pkg), module, json.dumps(event)],
+                          cwd=pkg, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False)
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise SystemExit(f"{module} failed:\n{proc.stderr}")
+    return wall, int(proc.stderr.rsplit("VmHWM_KB=", 1)[1])
+
+
+def event_at_async_limit() -> dict:
+    records = []
+    while True:
+        record = cos_record("bench-1250000000", "ap-guangzhou", f"limit/{len(records):05d}.jpg")
+        if len(json.dumps(cos_event([*records, record]))) > ASYNC_EVENT_LIMIT:
+            return cos_event(records)
+        records.append(record)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=7)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        ours = build_package(work / "scf", "3.9").path
+        naive = naive_package(work)
+        _, ours_size, _ = tree_digest(ours)
+        _, naive_size, _ = tree_digest(naive)
+        backend = MpsBackend(rate_limit_per_second=None)
+        backend.add_credential(SECRET_ID, SECRET_KEY, TOKEN)
+        with FakeMpsServer(backend) as server:
+            env = {"PATH": os.environ["PATH"], "PYTHONDONTWRITEBYTECODE": "x", "MPS_ENDPOINT": server.url,
+                   "TENCENTCLOUD_SECRETID": SECRET_ID, "TENCENTCLOUD_SECRETKEY": SECRET_KEY,
+                   "TENCENTCLOUD_SESSIONTOKEN": TOKEN, "MPS_IMAGE_TASK_FILE": "image-task.json"}
+            cold: dict[str, list[tuple[float, int]]] = {"ours": [], "naive": []}
+            for i in range(args.rounds):
+                for name, pkg, module in (("ours", ours, "index"), ("naive", naive, "naive_function")):
+                    event = cos_event([cos_record("bench-1250000000", "ap-guangzhou", f"cold/{name}/{i}.jpg")])
+                    cold[name].append(run_child(pkg, module, event, env))
+            big = event_at_async_limit()
+            _, big_hwm = run_child(ours, "index", big, env)
+
+    def med(name: str, i: int) -> float:
+        return statistics.median(s[i] for s in cold[name])
+
+    print(f"package size: ours {ours_size / 1e6:.2f} MB, naive (tencentcloud-sdk-python + cos-python-sdk-v5) "
+          f"{naive_size / 1e6:.1f} MB ({naive_size / ours_size:.0f}x)")
+    print(f"cold start without bytecode, median of {args.rounds}: ours {med('ours', 0) * 1000:.0f} ms / "
+          f"{med('ours', 1) / 1024:.1f} MiB, naive {med('naive', 0) * 1000:.0f} ms / {med('naive', 1) / 1024:.1f} MiB")
+    print(f"peak RSS for a {len(big['Records'])}-record event at the 128 KB async limit: {big_hwm / 1024:.1f} MiB")
+
+
+if __name__ == "__main__":
+    main()

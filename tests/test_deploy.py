@@ -1,0 +1,165 @@
+"""Deploying: serverless.yml, the built package run the way SCF runs it, and the CAM policy."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from autoenhance.deploy_config import read_dotenv, serverless_problems
+from autoenhance.package import FIXED_MTIME, build_package, incompatible_distributions
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVERLESS = yaml.safe_load((ROOT / "serverless.yml").read_text(encoding="utf-8"))
+ENV = read_dotenv(ROOT / ".env.example")
+
+
+def problems_after(change) -> list[str]:
+    doc = copy.deepcopy(SERVERLESS)
+    change(doc["inputs"], doc["inputs"]["events"][0]["cos"]["parameters"])
+    return serverless_problems(doc, ENV, ROOT)
+
+
+# -- serverless.yml ----------------------------------------------------------------------------
+
+
+def test_serverless_yml_matches_the_component_inputs():
+    assert serverless_problems(SERVERLESS, ENV, ROOT) == []
+
+
+def test_every_env_reference_is_documented_in_env_example():
+    missing = serverless_problems(SERVERLESS, {}, ROOT)
+    assert sorted(p.split("}")[0][6:] for p in missing if p.startswith("${env:")) == sorted(
+        k for k in ENV if not k.startswith("TENCENT_SECRET"))
+
+
+@pytest.mark.parametrize(("change", "expected"), [
+    (lambda i, t: i.update(runtime="Python3.11"), "inputs.runtime must be one of Python3.9, Python3.10"),
+    (lambda i, t: i.update(memorySize=100), "inputs.memorySize must be 64 or 128-3072"),
+    (lambda i, t: i.update(timeout=3), "inputs.timeout must be 30-900 seconds"),
+    (lambda i, t: i.pop("timeout"), "inputs.timeout must be 30-900 seconds"),
+    (lambda i, t: i.update(handler="handler.index.main_handler"), "inputs.handler must be index.main_handler"),
+    (lambda i, t: i.update(src="./"), "inputs.src must point at the built package"),
+    (lambda i, t: i.update(role=""), "inputs.role must name the execution role"),
+    (lambda i, t: i.update(memory=128), "inputs.memory: not an input of the scf component"),
+    (lambda i, t: t.update(enable=False), "cos trigger enable must be true"),
+    (lambda i, t: t.pop("enable"), "cos trigger enable must be true"),
+    (lambda i, t: t.update(bucket="photos-1250000000"), "cos trigger bucket must be the XML-API domain"),
+    (lambda i, t: t.update(bucket="photos-1250000000.cos.ap-shanghai.myqcloud.com"), "COS triggers are same-region"),
+    (lambda i, t: t.update(events="cos:ObjectCreated:Put"), "cos trigger events must be 'cos:ObjectCreated:*'"),
+    (lambda i, t: t.update(filter={"prefix": "uploads/"}), "filter needs prefix and suffix strings"),
+    (lambda i, t: i["events"].append({"timer": {}}), "exactly one cos trigger"),
+    (lambda i, t: i["environment"]["variables"].update(TENCENTCLOUD_X="1"), "not SCF_/QCLOUD_/TENCENTCLOUD_"),
+    (lambda i, t: i["environment"]["variables"].update(BIG="x" * 5000), "SCF allows 4096"),
+    (lambda i, t: i["environment"]["variables"].update(MPS_IMAGE_TASK_FILE="missing.json"), "would refuse this configuration"),
+    (lambda i, t: i["environment"]["variables"].update(TRIGGER_PREFIX="other/"), "must equal the trigger's filter prefix"),
+])
+def test_each_check_catches_its_mistake(change, expected):
+    assert any(expected in p for p in problems_after(change)), problems_after(change)
+
+
+def test_a_trigger_that_watches_the_output_directory_is_caught():
+    def watch_everything(inputs, trigger):
+        trigger["filter"]["prefix"] = ""
+        inputs["environment"]["variables"]["TRIGGER_PREFIX"] = ""
+    assert any("every output would invoke the function again" in p for p in problems_after(watch_everything))
+
+
+def _scalars(value):
+    if isinstance(value, dict):
+        for k, v in value.items():
+            yield str(k)
+            yield from _scalars(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _scalars(v)
+    else:
+        yield str(value)
+
+
+def test_no_secrets_in_serverless_yml_and_env_is_ignored():
+    for scalar in _scalars(SERVERLESS):
+        assert "AKID" not in scalar and "SECRET" not in scalar.upper() and "TOKEN" not in scalar.upper(), scalar
+    ignored = subprocess.run(["git", "check-ignore", "-q", ".env"], cwd=ROOT, check=False)
+    assert ignored.returncode == 0
+
+
+def test_cam_policy_is_least_privilege():
+    policy = json.loads((ROOT / "deploy" / "cam-policy.json").read_text())
+    assert policy["version"] == "2.0"
+    actions = [a for st in policy["statement"] for a in st["action"]]
+    assert sorted(actions) == ["mps:DescribeImageTaskDetail", "mps:ProcessImage"]
+    assert all(st["effect"] == "allow" for st in policy["statement"])
+
+
+# -- the package ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def package(tmp_path_factory):
+    return build_package(tmp_path_factory.mktemp("pkg") / "scf", "3.9")
+
+
+def test_package_holds_the_function_and_runtime_deps_only(package):
+    top = sorted(p.name for p in package.path.iterdir())
+    assert "index.py" in top and "handler" in top and "tencentcloud" in top and "requests" in top
+    for unwanted in ("autoenhance", "fakes", "tests", "bench", "qcloud_cos", "bin", "yaml", "pytest"):
+        assert unwanted not in top
+    assert not (package.path / "tencentcloud" / "mps").exists()
+    assert not list(package.path.rglob("__pycache__")) and not list(package.path.rglob("*.pyc"))
+    assert (package.path / "handler" / "mps_schema.json").exists()
+    assert package.size_bytes < 5_000_000
+
+
+def test_package_is_reproducible(package, tmp_path):
+    again = build_package(tmp_path / "scf", "3.9")
+    assert again.digest == package.digest
+    assert {p.stat().st_mtime for p in package.path.rglob("*")} == {FIXED_MTIME}
+
+
+def test_package_dependencies_all_support_the_runtime(package, tmp_path):
+    assert incompatible_distributions(package.path, "3.9") == []
+    fake = tmp_path / "newer-1.0.dist-info"
+    fake.mkdir()
+    (fake / "METADATA").write_text("Metadata-Version: 2.1\nName: newer\nVersion: 1.0\nRequires-Python: >=3.10\n")
+    assert incompatible_distributions(tmp_path, "3.9") == ["newer 1.0 (Requires-Python >=3.10)"]
+
+
+RUN_AS_SCF = """
+import importlib, json, sys
+sys.path.insert(0, sys.argv[1])
+module, function = sys.argv[2].rsplit(".", 1)
+handler = getattr(importlib.import_module(module), function)
+result = handler(json.loads(sys.argv[3]), {"request_id": "pkg", "time_limit_in_ms": 60000,
+                                            "tencentcloud_region": "ap-guangzhou"})
+outside = sorted({m.__file__ for m in list(sys.modules.values())
+                  if getattr(m, "__file__", None) and not m.__file__.startswith((sys.argv[1], sys.base_prefix))})
+print(json.dumps({"result": result, "outside": outside}))
+"""
+
+
+def test_package_runs_in_a_clean_interpreter_as_scf_runs_it(package, fake_mps):
+    """Only the package on sys.path (SCF's /var/user), no site-packages, no bytecode writes."""
+    variables = {k: str(v) for k, v in SERVERLESS["inputs"]["environment"]["variables"].items()}
+    variables = {k: v.replace("${env:TRIGGER_PREFIX}", ENV["TRIGGER_PREFIX"]) for k, v in variables.items()}
+    c = fake_mps.credential
+    env = {**variables, "PATH": os.environ["PATH"], "PYTHONDONTWRITEBYTECODE": "x", "MPS_ENDPOINT": fake_mps.url,
+           "TENCENTCLOUD_SECRETID": c.secret_id, "TENCENTCLOUD_SECRETKEY": c.secret_key,
+           "TENCENTCLOUD_SESSIONTOKEN": c.token, "TENCENTCLOUD_REGION": "ap-guangzhou"}
+    event = (ROOT / "events" / "put.json").read_text(encoding="utf-8")
+    run = subprocess.run([sys.executable, "-S", "-E", "-B", "-c", RUN_AS_SCF, str(package.path),
+                          SERVERLESS["inputs"]["handler"], event],
+                         cwd=package.path, env=env, capture_output=True, text=True, check=False, timeout=60)
+    assert run.returncode == 0, run.stderr
+    out = json.loads(run.stdout.strip().splitlines()[-1])
+    assert out["result"]["submitted"] == 1
+    assert out["outside"] == []  # nothing imported from outside the package and the stdlib
+    [task] = fake_mps.backend.tasks
+    assert task.params["ImageTask"] == json.loads((ROOT / "image-task.json").read_text())
+    assert not list(package.path.rglob("__pycache__"))
