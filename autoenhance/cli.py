@@ -287,8 +287,10 @@ def cmd_package(args: argparse.Namespace) -> int:
     except PackageError as exc:
         print(f"autoenhance package: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    print(f"built {report.path} for {runtime} on Linux x86_64: {report.size_bytes / 1e6:.2f} MB "
-          f"in {report.files} files (sha256 {report.digest[:16]})")
+    print(
+        f"built {report.path} for {runtime} on Linux x86_64: {report.size_bytes / 1e6:.2f} MB "
+        f"in {report.files} files (sha256 {report.digest[:16]})"
+    )
     return EXIT_OK
 
 
@@ -364,9 +366,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--interval", type=float, default=1.0, help=argparse.SUPPRESS)
     p.set_defaults(run=cmd_status)
 
-    p = sub.add_parser("package", help="build ./build/scf, the directory serverless.yml deploys",
-                       description="Install the function and its pinned runtime dependencies (handler/requirements.txt) "
-                       "as Linux x86_64 wheels for the SCF runtime, without bytecode, reproducibly.")
+    p = sub.add_parser(
+        "package",
+        help="build ./build/scf, the directory serverless.yml deploys",
+        description="Install the function and its pinned runtime dependencies (handler/requirements.txt) "
+        "as Linux x86_64 wheels for the SCF runtime, without bytecode, reproducibly.",
+    )
     p.add_argument("--runtime", choices=["Python3.9", "Python3.10"], help="default: inputs.runtime in serverless.yml")
     p.add_argument("--out", default="build/scf", help="output directory (default: build/scf)")
     p.set_defaults(run=cmd_package)

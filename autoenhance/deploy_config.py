@@ -9,8 +9,9 @@ this function's own configuration loaded exactly as the function will load it.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from handler.config import ConfigurationError, load_settings
 from handler.regions import is_full_region
@@ -47,10 +48,12 @@ def read_dotenv(path: Path) -> dict[str, str]:
 def resolve(value: Any, env: Mapping[str, str], missing: set[str]) -> Any:
     """Substitute ${env:NAME} the way the Framework does, noting names it could not resolve."""
     if isinstance(value, str):
+
         def sub(m: re.Match[str]) -> str:
             if m.group(1) not in env:
                 missing.add(m.group(1))
             return env.get(m.group(1), "")
+
         return ENV_REFERENCE.sub(sub, value)
     if isinstance(value, list):
         return [resolve(v, env, missing) for v in value]
@@ -85,7 +88,9 @@ def _function_problems(inputs: dict[str, Any]) -> list[str]:
     if inputs.get("runtime") not in RUNTIMES:
         problems.append(f"inputs.runtime must be one of {', '.join(RUNTIMES)}, got {inputs.get('runtime')!r}")
     if inputs.get("handler") != "index.main_handler":
-        problems.append(f"inputs.handler must be index.main_handler (the package's entry), got {inputs.get('handler')!r}")
+        problems.append(
+            f"inputs.handler must be index.main_handler (the package's entry), got {inputs.get('handler')!r}"
+        )
     src = inputs.get("src")
     src_path = src.get("src") if isinstance(src, dict) else src
     if src_path not in ("./build/scf", "build/scf"):
@@ -97,7 +102,9 @@ def _function_problems(inputs: dict[str, Any]) -> list[str]:
         problems.append(f"inputs.memorySize must be 64 or 128-3072 in steps of 128 (MB), got {memory!r}")
     timeout = inputs.get("timeout")
     if not isinstance(timeout, int) or isinstance(timeout, bool) or not MIN_TIMEOUT <= timeout <= 900:
-        problems.append(f"inputs.timeout must be {MIN_TIMEOUT}-900 seconds (retries need time; SCF's default is 3), got {timeout!r}")
+        problems.append(
+            f"inputs.timeout must be {MIN_TIMEOUT}-900 seconds (retries need time; SCF's default is 3), got {timeout!r}"
+        )
     if not isinstance(inputs.get("role"), str) or not inputs["role"]:
         problems.append("inputs.role must name the execution role (its temporary keys are the function's credentials)")
     return problems
@@ -109,7 +116,9 @@ def _environment_problems(variables: Any) -> list[str]:
     problems = []
     for name, value in variables.items():
         if not ENV_NAME.fullmatch(str(name)) or str(name).startswith(RESERVED_ENV_PREFIXES):
-            problems.append(f"environment variable {name!r}: SCF needs 2-64 letters, digits or _, starting with a letter, and not SCF_/QCLOUD_/TENCENTCLOUD_")
+            problems.append(
+                f"environment variable {name!r}: SCF needs 2-64 letters, digits or _, starting with a letter, and not SCF_/QCLOUD_/TENCENTCLOUD_"
+            )
         if not isinstance(value, str):
             problems.append(f"environment variable {name}: quote the value so it stays a string, got {value!r}")
     total = sum(len(str(k)) + len(str(v)) for k, v in variables.items())
@@ -129,13 +138,19 @@ def _trigger_problems(inputs: dict[str, Any], variables: Mapping[str, Any], code
     problems = [f"cos trigger: unknown parameter {k!r}" for k in sorted(set(params) - COS_TRIGGER_PARAMETERS)]
     domain = COS_DOMAIN.fullmatch(str(params.get("bucket", "")))
     if not domain:
-        problems.append(f"cos trigger bucket must be the XML-API domain <name>-<appid>.cos.<region>.myqcloud.com, got {params.get('bucket')!r}")
+        problems.append(
+            f"cos trigger bucket must be the XML-API domain <name>-<appid>.cos.<region>.myqcloud.com, got {params.get('bucket')!r}"
+        )
     elif domain.group("region") != inputs.get("region"):
-        problems.append(f"cos trigger bucket is in {domain.group('region')} but the function in {inputs.get('region')}: COS triggers are same-region")
+        problems.append(
+            f"cos trigger bucket is in {domain.group('region')} but the function in {inputs.get('region')}: COS triggers are same-region"
+        )
     if params.get("events") != "cos:ObjectCreated:*":
         problems.append(f"cos trigger events must be 'cos:ObjectCreated:*', got {params.get('events')!r}")
     if params.get("enable") is not True:
-        problems.append("cos trigger enable must be true (the component's default is false: the trigger would never fire)")
+        problems.append(
+            "cos trigger enable must be true (the component's default is false: the trigger would never fire)"
+        )
     flt = params.get("filter")
     if not isinstance(flt, dict) or not all(isinstance(flt.get(k), str) for k in ("prefix", "suffix")):
         return [*problems, "cos trigger filter needs prefix and suffix strings"]
@@ -144,7 +159,9 @@ def _trigger_problems(inputs: dict[str, Any], variables: Mapping[str, Any], code
     except ConfigurationError as exc:
         return [*problems, f"the function would refuse this configuration: {exc}"]
     if settings.trigger_prefix != flt["prefix"]:
-        problems.append(f"environment TRIGGER_PREFIX={settings.trigger_prefix!r} must equal the trigger's filter prefix {flt['prefix']!r}")
+        problems.append(
+            f"environment TRIGGER_PREFIX={settings.trigger_prefix!r} must equal the trigger's filter prefix {flt['prefix']!r}"
+        )
     guard = settings.output_guard_prefix
     # The suffix is ignored on purpose: how MPS renders {format} (.jpg or .jpeg) is undocumented.
     if settings.output_bucket is None and guard.startswith(flt["prefix"]):

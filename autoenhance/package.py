@@ -92,7 +92,8 @@ def build_package(out: Path, python_version: str = "3.9") -> PackageReport:
         shutil.rmtree(staging, ignore_errors=True)
         raise PackageError(
             f"these pinned dependencies do not support Python {python_version} (Requires-Python): "
-            + ", ".join(unfit) + "; pin versions that do in handler/requirements.txt"
+            + ", ".join(unfit)
+            + "; pin versions that do in handler/requirements.txt"
         )
 
     handler = staging / "handler"

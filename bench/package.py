@@ -28,9 +28,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from autoenhance.cos_events import cos_event, cos_record  # noqa: E402
-from autoenhance.package import build_package, tree_digest  # noqa: E402
-from fakes.mps import FakeMpsServer, MpsBackend  # noqa: E402
+from autoenhance.cos_events import cos_event, cos_record
+from autoenhance.package import build_package, tree_digest
+from fakes.mps import FakeMpsServer, MpsBackend
 
 NAIVE_REQUIREMENTS = ["tencentcloud-sdk-python==3.1.195", "cos-python-sdk-v5==1.9.44"]
 ASYNC_EVENT_LIMIT = 128 * 1024
@@ -47,8 +47,20 @@ sys.stderr.write("VmHWM_KB=" + hwm)
 
 def naive_package(work: Path) -> Path:
     target = work / "naive"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-compile", "--target", str(target),
-                    *NAIVE_REQUIREMENTS], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-compile",
+            "--target",
+            str(target),
+            *NAIVE_REQUIREMENTS,
+        ],
+        check=True,
+    )
     shutil.rmtree(target / "bin", ignore_errors=True)
     shutil.copyfile(ROOT / "bench" / "naive_function.py", target / "naive_function.py")
     return target
@@ -56,8 +68,15 @@ def naive_package(work: Path) -> Path:
 
 def run_child(pkg: Path, module: str, event: dict, env: dict[str, str]) -> tuple[float, int]:
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-S", "-B", "-c", CHILD, str(pkg), module, json.dumps(event)],
-                          cwd=pkg, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-S", "-B", "-c", CHILD, str(pkg), module, json.dumps(event)],
+        cwd=pkg,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        check=False,
+    )
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
         raise SystemExit(f"{module} failed:\n{proc.stderr}")
@@ -86,9 +105,15 @@ def main() -> None:
         backend = MpsBackend(rate_limit_per_second=None)
         backend.add_credential(SECRET_ID, SECRET_KEY, TOKEN)
         with FakeMpsServer(backend) as server:
-            env = {"PATH": os.environ["PATH"], "PYTHONDONTWRITEBYTECODE": "x", "MPS_ENDPOINT": server.url,
-                   "TENCENTCLOUD_SECRETID": SECRET_ID, "TENCENTCLOUD_SECRETKEY": SECRET_KEY,
-                   "TENCENTCLOUD_SESSIONTOKEN": TOKEN, "MPS_IMAGE_TASK_FILE": "image-task.json"}
+            env = {
+                "PATH": os.environ["PATH"],
+                "PYTHONDONTWRITEBYTECODE": "x",
+                "MPS_ENDPOINT": server.url,
+                "TENCENTCLOUD_SECRETID": SECRET_ID,
+                "TENCENTCLOUD_SECRETKEY": SECRET_KEY,
+                "TENCENTCLOUD_SESSIONTOKEN": TOKEN,
+                "MPS_IMAGE_TASK_FILE": "image-task.json",
+            }
             cold: dict[str, list[tuple[float, int]]] = {"ours": [], "naive": []}
             for i in range(args.rounds):
                 for name, pkg, module in (("ours", ours, "index"), ("naive", naive, "naive_function")):
@@ -100,10 +125,14 @@ def main() -> None:
     def med(name: str, i: int) -> float:
         return statistics.median(s[i] for s in cold[name])
 
-    print(f"package size: ours {ours_size / 1e6:.2f} MB, naive (tencentcloud-sdk-python + cos-python-sdk-v5) "
-          f"{naive_size / 1e6:.1f} MB ({naive_size / ours_size:.0f}x)")
-    print(f"cold start without bytecode, median of {args.rounds}: ours {med('ours', 0) * 1000:.0f} ms / "
-          f"{med('ours', 1) / 1024:.1f} MiB, naive {med('naive', 0) * 1000:.0f} ms / {med('naive', 1) / 1024:.1f} MiB")
+    print(
+        f"package size: ours {ours_size / 1e6:.2f} MB, naive (tencentcloud-sdk-python + cos-python-sdk-v5) "
+        f"{naive_size / 1e6:.1f} MB ({naive_size / ours_size:.0f}x)"
+    )
+    print(
+        f"cold start without bytecode, median of {args.rounds}: ours {med('ours', 0) * 1000:.0f} ms / "
+        f"{med('ours', 1) / 1024:.1f} MiB, naive {med('naive', 0) * 1000:.0f} ms / {med('naive', 1) / 1024:.1f} MiB"
+    )
     print(f"peak RSS for a {len(big['Records'])}-record event at the 128 KB async limit: {big_hwm / 1024:.1f} MiB")
 
 
