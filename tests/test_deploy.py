@@ -36,30 +36,43 @@ def test_serverless_yml_matches_the_component_inputs():
 def test_every_env_reference_is_documented_in_env_example():
     missing = serverless_problems(SERVERLESS, {}, ROOT)
     assert sorted(p.split("}")[0][6:] for p in missing if p.startswith("${env:")) == sorted(
-        k for k in ENV if not k.startswith("TENCENT_SECRET"))
+        k for k in ENV if not k.startswith("TENCENT_SECRET")
+    )
 
 
-@pytest.mark.parametrize(("change", "expected"), [
-    (lambda i, t: i.update(runtime="Python3.11"), "inputs.runtime must be one of Python3.9, Python3.10"),
-    (lambda i, t: i.update(memorySize=100), "inputs.memorySize must be 64 or 128-3072"),
-    (lambda i, t: i.update(timeout=3), "inputs.timeout must be 30-900 seconds"),
-    (lambda i, t: i.pop("timeout"), "inputs.timeout must be 30-900 seconds"),
-    (lambda i, t: i.update(handler="handler.index.main_handler"), "inputs.handler must be index.main_handler"),
-    (lambda i, t: i.update(src="./"), "inputs.src must point at the built package"),
-    (lambda i, t: i.update(role=""), "inputs.role must name the execution role"),
-    (lambda i, t: i.update(memory=128), "inputs.memory: not an input of the scf component"),
-    (lambda i, t: t.update(enable=False), "cos trigger enable must be true"),
-    (lambda i, t: t.pop("enable"), "cos trigger enable must be true"),
-    (lambda i, t: t.update(bucket="photos-1250000000"), "cos trigger bucket must be the XML-API domain"),
-    (lambda i, t: t.update(bucket="photos-1250000000.cos.ap-shanghai.myqcloud.com"), "COS triggers are same-region"),
-    (lambda i, t: t.update(events="cos:ObjectCreated:Put"), "cos trigger events must be 'cos:ObjectCreated:*'"),
-    (lambda i, t: t.update(filter={"prefix": "uploads/"}), "filter needs prefix and suffix strings"),
-    (lambda i, t: i["events"].append({"timer": {}}), "exactly one cos trigger"),
-    (lambda i, t: i["environment"]["variables"].update(TENCENTCLOUD_X="1"), "not SCF_/QCLOUD_/TENCENTCLOUD_"),
-    (lambda i, t: i["environment"]["variables"].update(BIG="x" * 5000), "SCF allows 4096"),
-    (lambda i, t: i["environment"]["variables"].update(MPS_IMAGE_TASK_FILE="missing.json"), "would refuse this configuration"),
-    (lambda i, t: i["environment"]["variables"].update(TRIGGER_PREFIX="other/"), "must equal the trigger's filter prefix"),
-])
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (lambda i, t: i.update(runtime="Python3.11"), "inputs.runtime must be one of Python3.9, Python3.10"),
+        (lambda i, t: i.update(memorySize=100), "inputs.memorySize must be 64 or 128-3072"),
+        (lambda i, t: i.update(timeout=3), "inputs.timeout must be 30-900 seconds"),
+        (lambda i, t: i.pop("timeout"), "inputs.timeout must be 30-900 seconds"),
+        (lambda i, t: i.update(handler="handler.index.main_handler"), "inputs.handler must be index.main_handler"),
+        (lambda i, t: i.update(src="./"), "inputs.src must point at the built package"),
+        (lambda i, t: i.update(role=""), "inputs.role must name the execution role"),
+        (lambda i, t: i.update(memory=128), "inputs.memory: not an input of the scf component"),
+        (lambda i, t: t.update(enable=False), "cos trigger enable must be true"),
+        (lambda i, t: t.pop("enable"), "cos trigger enable must be true"),
+        (lambda i, t: t.update(bucket="photos-1250000000"), "cos trigger bucket must be the XML-API domain"),
+        (
+            lambda i, t: t.update(bucket="photos-1250000000.cos.ap-shanghai.myqcloud.com"),
+            "COS triggers are same-region",
+        ),
+        (lambda i, t: t.update(events="cos:ObjectCreated:Put"), "cos trigger events must be 'cos:ObjectCreated:*'"),
+        (lambda i, t: t.update(filter={"prefix": "uploads/"}), "filter needs prefix and suffix strings"),
+        (lambda i, t: i["events"].append({"timer": {}}), "exactly one cos trigger"),
+        (lambda i, t: i["environment"]["variables"].update(TENCENTCLOUD_X="1"), "not SCF_/QCLOUD_/TENCENTCLOUD_"),
+        (lambda i, t: i["environment"]["variables"].update(BIG="x" * 5000), "SCF allows 4096"),
+        (
+            lambda i, t: i["environment"]["variables"].update(MPS_IMAGE_TASK_FILE="missing.json"),
+            "would refuse this configuration",
+        ),
+        (
+            lambda i, t: i["environment"]["variables"].update(TRIGGER_PREFIX="other/"),
+            "must equal the trigger's filter prefix",
+        ),
+    ],
+)
 def test_each_check_catches_its_mistake(change, expected):
     assert any(expected in p for p in problems_after(change)), problems_after(change)
 
@@ -68,6 +81,7 @@ def test_a_trigger_that_watches_the_output_directory_is_caught():
     def watch_everything(inputs, trigger):
         trigger["filter"]["prefix"] = ""
         inputs["environment"]["variables"]["TRIGGER_PREFIX"] = ""
+
     assert any("every output would invoke the function again" in p for p in problems_after(watch_everything))
 
 
@@ -149,13 +163,26 @@ def test_package_runs_in_a_clean_interpreter_as_scf_runs_it(package, fake_mps):
     variables = {k: str(v) for k, v in SERVERLESS["inputs"]["environment"]["variables"].items()}
     variables = {k: v.replace("${env:TRIGGER_PREFIX}", ENV["TRIGGER_PREFIX"]) for k, v in variables.items()}
     c = fake_mps.credential
-    env = {**variables, "PATH": os.environ["PATH"], "PYTHONDONTWRITEBYTECODE": "x", "MPS_ENDPOINT": fake_mps.url,
-           "TENCENTCLOUD_SECRETID": c.secret_id, "TENCENTCLOUD_SECRETKEY": c.secret_key,
-           "TENCENTCLOUD_SESSIONTOKEN": c.token, "TENCENTCLOUD_REGION": "ap-guangzhou"}
+    env = {
+        **variables,
+        "PATH": os.environ["PATH"],
+        "PYTHONDONTWRITEBYTECODE": "x",
+        "MPS_ENDPOINT": fake_mps.url,
+        "TENCENTCLOUD_SECRETID": c.secret_id,
+        "TENCENTCLOUD_SECRETKEY": c.secret_key,
+        "TENCENTCLOUD_SESSIONTOKEN": c.token,
+        "TENCENTCLOUD_REGION": "ap-guangzhou",
+    }
     event = (ROOT / "events" / "put.json").read_text(encoding="utf-8")
-    run = subprocess.run([sys.executable, "-S", "-E", "-B", "-c", RUN_AS_SCF, str(package.path),
-                          SERVERLESS["inputs"]["handler"], event],
-                         cwd=package.path, env=env, capture_output=True, text=True, check=False, timeout=60)
+    run = subprocess.run(
+        [sys.executable, "-S", "-E", "-B", "-c", RUN_AS_SCF, str(package.path), SERVERLESS["inputs"]["handler"], event],
+        cwd=package.path,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
     assert run.returncode == 0, run.stderr
     out = json.loads(run.stdout.strip().splitlines()[-1])
     assert out["result"]["submitted"] == 1
