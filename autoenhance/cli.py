@@ -267,6 +267,151 @@ def cmd_status(args: argparse.Namespace) -> int:
         return _status(args)
 
 
+# -- backfill ----------------------------------------------------------------------------------
+
+
+def _cos_client_factory(region: str, live: bool, server: Any = None) -> Any:
+    from urllib.parse import urlsplit
+
+    from qcloud_cos import CosConfig, CosS3Client
+
+    from .embedded import FAKE_COS_SECRET_ID, FAKE_COS_SECRET_KEY
+
+    conf: dict[str, Any]
+    if not live:
+        conf = {
+            "Region": region,
+            "IP": server.ip,
+            "Port": server.port,
+            "Scheme": "http",
+            "SecretId": FAKE_COS_SECRET_ID,
+            "SecretKey": FAKE_COS_SECRET_KEY,
+        }
+    else:
+        conf = {
+            "Region": region,
+            "SecretId": os.environ["TENCENTCLOUD_SECRETID"],
+            "SecretKey": os.environ["TENCENTCLOUD_SECRETKEY"],
+            "Token": os.environ.get("TENCENTCLOUD_SESSIONTOKEN"),
+        }
+        endpoint = os.environ.get("COS_ENDPOINT")  # e.g. http://127.0.0.1:9100, a local fake
+        if endpoint:
+            parts = urlsplit(endpoint)
+            conf.update(IP=parts.hostname, Port=parts.port, Scheme=parts.scheme)
+
+    def make() -> Any:
+        return CosS3Client(CosConfig(**conf), retry=1)
+
+    return make
+
+
+def _run_backfill(args: argparse.Namespace, region: str, since: Any, server: Any = None) -> int:
+    from pathlib import Path
+
+    from handler.index import read_credentials
+    from handler.mps_client import MpsApi
+
+    from .backfill import Backfill, BackfillOptions, progress_printer
+
+    settings = _settings()
+    creds = read_credentials(os.environ)
+    mps_region = settings.mps_region or region
+    checkpoint = Path(args.resume or args.checkpoint or f"backfill-{args.bucket}.checkpoint.json")
+    options = BackfillOptions(
+        bucket=args.bucket,
+        region=region,
+        prefix=args.prefix,
+        suffixes=tuple(args.suffix or ()),
+        since=since,
+        dry_run=args.dry_run,
+        force=args.force,
+        rate=args.rate,
+        workers=args.workers,
+        checkpoint=checkpoint,
+        resume=bool(args.resume),
+        report=Path(args.report) if args.report else None,
+    )
+    try:
+        job = Backfill(
+            options,
+            settings,
+            _cos_client_factory(region, args.live, server),
+            lambda: MpsApi(settings.endpoint, mps_region, creds, settings.http_timeout),
+            creds,
+            progress_printer(sys.stderr),
+        )
+    except ValueError as exc:  # an unusable checkpoint
+        raise UsageError(str(exc)) from None
+    summary = job.run()
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+    c = summary["counts"]
+    kinds = ["submitted", "duplicate", "skipped", "failed"] + (["would-submit"] if args.dry_run else [])
+    print(
+        f"backfill {args.bucket}/{args.prefix}: listed {summary['listed']}, "
+        + ", ".join(f"{c.get(k, 0)} {k}" for k in kinds)
+    )
+    print(
+        f"  {summary['submitted_per_s']:.1f} submitted/s over {summary['elapsed_s']:.1f} s; "
+        f"throttled {summary['throttled']} time(s); output-exists check: {summary['output_check']}"
+    )
+    print(f"  checkpoint: {summary['checkpoint']}" + (f"; report: {args.report}" if args.report else ""))
+    if summary["interrupted"]:
+        print(f"  interrupted: resume with --resume {summary['checkpoint']}")
+        return 130
+    return EXIT_FAILED if c.get("failed") else EXIT_OK
+
+
+def cmd_backfill(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from handler.regions import RegionError, full_region_for
+
+    from .cos_events import split_bucket
+
+    try:
+        split_bucket(args.bucket)
+        region = full_region_for(args.region)
+        since = dt.datetime.fromisoformat(args.since) if args.since else None
+    except (ValueError, RegionError) as exc:
+        raise UsageError(str(exc)) from None
+    if since is not None and since.tzinfo is None:
+        since = since.replace(tzinfo=dt.timezone.utc)
+    if args.rate <= 0 or args.workers < 1:
+        raise UsageError("--rate must be positive and --workers at least 1")
+    if args.resume and not os.path.exists(args.resume):
+        raise UsageError(f"--resume {args.resume}: no such checkpoint file")
+    from qcloud_cos.cos_exception import CosClientError, CosServiceError
+
+    try:
+        return _backfill_target(args, region, since)
+    except CosServiceError as exc:
+        print(
+            f"autoenhance backfill: COS answered {exc.get_status_code()} {exc.get_error_code()}: "
+            f"{exc.get_error_msg()} (bucket {args.bucket}, region {region})",
+            file=sys.stderr,
+        )
+    except CosClientError as exc:
+        print(f"autoenhance backfill: cannot reach COS: {exc}", file=sys.stderr)
+    return EXIT_FAILED
+
+
+def _backfill_target(args: argparse.Namespace, region: str, since: Any) -> int:
+    if args.live:
+        require_live_credentials()
+        return _run_backfill(args, region, since)
+    _settings()
+    from .embedded import embedded_cos
+
+    with embedded_mps() as mps, embedded_cos(args.bucket, region, args.prefix, args.demo_objects) as cos:
+        print(
+            f"embedded fakes: MPS {mps.url}, COS {cos.url} holding {args.demo_objects} demo objects "
+            "(use --live for your real bucket)",
+            file=sys.stderr,
+        )
+        return _run_backfill(args, region, since, cos)
+
+
 # -- package -----------------------------------------------------------------------------------
 
 
@@ -365,6 +510,42 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--wait", action="store_true", help="poll until the task finishes")
     p.add_argument("--interval", type=float, default=1.0, help=argparse.SUPPRESS)
     p.set_defaults(run=cmd_status)
+
+    p = sub.add_parser(
+        "backfill",
+        help="enhance the images already in a bucket (resumable, rate-paced)",
+        description="List the bucket page by page and submit every image the function would "
+        "submit, with the same filters, mapping, loop guard and configuration, at MPS's rate "
+        "limit, skipping objects whose output exists. Embedded fakes by default; --live for real.",
+    )
+    p.add_argument("--bucket", required=True, help="full bucket name NAME-APPID")
+    p.add_argument("--region", required=True, help="the bucket's region, e.g. ap-guangzhou")
+    p.add_argument("--prefix", default="", help="only keys under this prefix")
+    p.add_argument(
+        "--suffix", action="append", metavar="S", help="only keys ending with S (repeatable; case-sensitive)"
+    )
+    p.add_argument("--since", metavar="DATE", help="only objects modified at or after DATE (ISO 8601, UTC if no zone)")
+    p.add_argument("--dry-run", action="store_true", help="list and decide, submit nothing")
+    p.add_argument("--force", action="store_true", help="submit even when the output already exists")
+    p.add_argument(
+        "--checkpoint", metavar="FILE", help="where to keep progress (default backfill-BUCKET.checkpoint.json)"
+    )
+    p.add_argument(
+        "--resume", metavar="FILE", help="continue from this checkpoint without resubmitting finished objects"
+    )
+    p.add_argument("--report", metavar="FILE", help="write key -> outcome rows (.csv: CSV, otherwise JSON lines)")
+    p.add_argument(
+        "--rate",
+        type=float,
+        default=20.0,
+        help="ProcessImage calls per second (default 20, MPS's limit; lower it to leave room for the live trigger)",
+    )
+    p.add_argument("--workers", type=int, default=8, help="requests in flight (default 8)")
+    p.add_argument(
+        "--live", action="store_true", help="real COS and MPS with TENCENTCLOUD_SECRETID/SECRETKEY[/SESSIONTOKEN]"
+    )
+    p.add_argument("--demo-objects", type=int, default=60, help=argparse.SUPPRESS)
+    p.set_defaults(run=cmd_backfill)
 
     p = sub.add_parser(
         "package",

@@ -142,3 +142,35 @@ def scf_context(event: Any) -> dict[str, Any]:
         "tencentcloud_appid": appid,
         "tencentcloud_uin": "100000000001",
     }
+
+
+FAKE_COS_SECRET_ID = "AKIDautoenhanceLocalFakeCos000000"
+FAKE_COS_SECRET_KEY = "autoenhanceLocalFakeCosSecretKey0"
+
+
+def seed_demo_bucket(backend: Any, bucket: str, prefix: str, count: int) -> None:
+    """A bucket that looks lived-in: images, a few non-images, and some already enhanced."""
+    for i in range(count):
+        kind = i % 10
+        if kind == 7:
+            key = f"{prefix}docs/report-{i:04d}.pdf"
+        elif kind == 8:
+            key = f"{prefix}albums/{i // 10:03d}/"
+        else:
+            key = f"{prefix}albums/{i // 10:03d}/photo {i:04d}.{'png' if kind == 3 else 'jpg'}"
+        backend.put_object(bucket, key, size=0 if key.endswith("/") else 200_000 + i)
+        if kind == 5:  # this one was enhanced already: its output exists
+            backend.put_object(bucket, f"enhanced/{key.rsplit('/', 1)[0]}/photo {i:04d}.jpeg", size=150_000)
+
+
+@contextlib.contextmanager
+def embedded_cos(bucket: str, region: str, prefix: str, demo_objects: int) -> Iterator[Any]:
+    """A fake COS on a free loopback port holding `bucket`, seeded with demo objects."""
+    from fakes.cos import CosBackend, FakeCosServer
+
+    backend = CosBackend()
+    backend.create_bucket(bucket, region)
+    backend.add_credential(FAKE_COS_SECRET_ID, FAKE_COS_SECRET_KEY)
+    seed_demo_bucket(backend, bucket, prefix, demo_objects)
+    with FakeCosServer(backend) as server:
+        yield server

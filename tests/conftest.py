@@ -81,3 +81,92 @@ def fake_mps(make_fake_mps: Callable[..., FakeMps]) -> FakeMps:
 
 
 # ---- (other fixtures below) --------------------------------------------------------------------
+
+
+# ---- fake COS (fakes/cos): a real HTTP server the official COS SDK talks to --------------------
+# Imported here rather than at the top so this section stays self-contained.
+
+from qcloud_cos import CosConfig, CosS3Client
+
+from fakes.cos import CosBackend, FakeCosServer
+
+# Distinct from the MPS fake's, so a test can never pass by mixing up the two services' keys.
+FAKE_COS_SECRET_ID = "AKIDtestFakeCos00000000000000000000"
+FAKE_COS_SECRET_KEY = "testFakeCosSecretKey000000000000"
+FAKE_COS_TOKEN = "test-fake-cos-session-token"  # temporary credentials, like an SCF execution role's
+FAKE_COS_REGION = "ap-guangzhou"
+FAKE_COS_BUCKET = "photos-1250000000"
+
+
+@dataclass(frozen=True)
+class CosCredential:
+    secret_id: str
+    secret_key: str
+    token: str | None = None
+
+
+@dataclass
+class FakeCos:
+    """A running fake COS: `backend` for state and faults, `server` for the wire; `bucket` exists
+    in `region` and `credential` (with a token) is registered."""
+
+    backend: CosBackend
+    server: FakeCosServer
+    credential: CosCredential
+    region: str = FAKE_COS_REGION
+    bucket: str = FAKE_COS_BUCKET
+
+    def config(
+        self, credential: CosCredential | None = None, region: str | None = None, timeout: float = 10
+    ) -> CosConfig:
+        """A CosConfig that reaches this fake (IP/Port; the bucket travels in the Host header)."""
+        cred = credential or self.credential
+        return CosConfig(
+            Region=region or self.region,
+            IP=self.server.ip,
+            Port=self.server.port,
+            Scheme="http",
+            SecretId=cred.secret_id,
+            SecretKey=cred.secret_key,
+            Token=cred.token,
+            Timeout=timeout,
+        )
+
+    def client(
+        self,
+        retry: int = 1,
+        credential: CosCredential | None = None,
+        region: str | None = None,
+        timeout: float = 10,
+    ) -> CosS3Client:
+        """An official-SDK client. Pass retry=0 where a retry would hide a fault (the SDK
+        retries 5xx and network errors, sleeping 1 s first)."""
+        return CosS3Client(self.config(credential, region, timeout), retry=retry)
+
+
+@pytest.fixture
+def make_fake_cos() -> Iterator[Callable[..., FakeCos]]:
+    """Factory: make_fake_cos(**CosBackend kwargs) -> FakeCos; stopped at teardown."""
+    started: list[FakeCos] = []
+
+    def make(**backend_kwargs: Any) -> FakeCos:
+        backend = CosBackend(**backend_kwargs)
+        backend.create_bucket(FAKE_COS_BUCKET, FAKE_COS_REGION)
+        backend.add_credential(FAKE_COS_SECRET_ID, FAKE_COS_SECRET_KEY, FAKE_COS_TOKEN)
+        fake = FakeCos(
+            backend,
+            FakeCosServer(backend).start(),
+            CosCredential(FAKE_COS_SECRET_ID, FAKE_COS_SECRET_KEY, FAKE_COS_TOKEN),
+        )
+        started.append(fake)
+        return fake
+
+    yield make
+    for fake in started:
+        fake.server.stop()
+
+
+@pytest.fixture
+def fake_cos(make_fake_cos: Callable[..., FakeCos]) -> FakeCos:
+    """A running fake COS with no added latency."""
+    return make_fake_cos()

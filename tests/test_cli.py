@@ -287,7 +287,7 @@ def test_status_live_without_credentials_is_a_clear_error(env):
     assert r.returncode == 2 and "--live needs credentials" in r.stderr
 
 
-@pytest.mark.parametrize("command", [[], ["replay"], ["generate-event"], ["check-config"], ["status"], ["package"]])
+@pytest.mark.parametrize("command", [[], ["replay"], ["generate-event"], ["check-config"], ["status"], ["package"], ["backfill"]])
 def test_help_on_every_subcommand(env, command):
     r = run(env, *command, "--help")
     assert r.returncode == 0 and "usage: autoenhance" in r.stdout

@@ -122,12 +122,16 @@ def verify(
         return Rejection(ACCESS_DENIED, "Request is not valid yet: q-sign-time starts in the future.")
     date = headers.get("date")
     if date and _skewed(date, current):
-        return Rejection(REQUEST_TIME_TOO_SKEWED, "The difference between the request time and the server's time is too large.")
+        return Rejection(
+            REQUEST_TIME_TOO_SKEWED, "The difference between the request time and the server's time is too large."
+        )
     format_string = _format(method, path, _pick(params, auth.param_list), _pick(headers, auth.header_list))
     string_to_sign = _string_to_sign(auth.key_time, format_string)
     expected = _hmac_hex(_hmac_hex(secret_key, auth.key_time), string_to_sign)
     if not hmac.compare_digest(expected, auth.signature):
-        return Rejection(SIGNATURE_DOES_NOT_MATCH, "The Signature you specified is invalid.", string_to_sign, format_string)
+        return Rejection(
+            SIGNATURE_DOES_NOT_MATCH, "The Signature you specified is invalid.", string_to_sign, format_string
+        )
     return None
 
 

@@ -174,7 +174,8 @@ class MpsBackend:
     """One MPS account's API. `clock` ages tasks and SessionIds (pass a FakeClock in tests);
     `rate_limit_per_second` is per action and SecretId (None: unlimited); `accept_session_id=False`
     simulates an endpoint that refuses SessionId; a task is WAITING for `waiting_seconds`, then
-    PROCESSING for `processing_seconds`, then FINISH; `seed` makes TaskIds reproducible."""
+    PROCESSING for `processing_seconds`, then FINISH; `seed` makes TaskIds reproducible;
+    `latency_seconds` is added to every answer (a network round trip, for benchmarks)."""
 
     def __init__(
         self,
@@ -185,8 +186,10 @@ class MpsBackend:
         waiting_seconds: float = 1.0,
         processing_seconds: float = 2.0,
         seed: int = 0,
+        latency_seconds: float = 0.0,
     ) -> None:
         self.clock: Callable[[], float] = clock or time.time
+        self.latency_seconds = latency_seconds
         self.rate_limit_per_second = rate_limit_per_second
         self.accept_session_id = accept_session_id
         self.waiting_seconds = waiting_seconds
@@ -250,6 +253,8 @@ class MpsBackend:
         self, action: str, headers: Mapping[str, str], body: bytes, method: str = "POST", query: str = ""
     ) -> Reply:
         """Answer one HTTP request, injected faults included (what the server calls)."""
+        if self.latency_seconds:
+            time.sleep(self.latency_seconds)  # before the backend acts, like a request in flight
         fault = self._next_fault(action)
         if fault is None:
             return _json_reply(self.handle(action, headers, body, method, query))

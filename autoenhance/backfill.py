@@ -1,0 +1,453 @@
+"""Backfill: submit the images already in a bucket, at MPS's full rate, resumably.
+
+Each listed object becomes the same `CosUploadRecord` the function builds from an upload
+event and goes through the function's own `plan_record` (filters, loop guard, mapping,
+SessionId) and error classification: one code path, not a copy. What is backfill's own:
+
+- Listing page by page (never the whole listing in memory) feeding a bounded queue of workers.
+- Pacing: a shared limiter spaces ProcessImage calls at `--rate` (default 20/s, MPS's limit
+  per account); `RequestLimitExceeded` slows it down (and the call is retried), successes
+  bring it back. Workers overlap requests so latency does not cut the rate.
+- Idempotence: an object's SessionId hashes bucket, key, ETag, size and the task
+  configuration, so re-running never creates a second task for the same object version within
+  MPS's 3-day window. Objects whose output already exists (HEAD at the predictable output key)
+  are skipped unless --force.
+- Resumability: a checkpoint (listing marker + objects finished past it + in-flight keys) is
+  written atomically as it goes; Ctrl-C stops cleanly with it flushed; --resume continues
+  without resubmitting finished objects.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import os
+import posixpath
+import queue
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO, Any, NamedTuple
+
+from handler.config import Settings
+from handler.cos_event import CosUploadRecord
+from handler.mps_client import Credentials, MpsApi, MpsCallError
+from handler.outcomes import DUPLICATE, TRANSIENT, backoff_delay, classify
+from handler.request import plan_record
+
+BACKFILL_EVENT = "cos:ObjectCreated:Backfill"  # a creation kind, so the function's filters apply
+PAGE_SIZE = 1000
+MAX_ATTEMPTS = 8  # per object, for transient errors; throttling does not count
+CHECKPOINT_EVERY = 1.0  # seconds
+
+
+class BackfillOptions(NamedTuple):
+    bucket: str
+    region: str
+    prefix: str = ""
+    suffixes: tuple[str, ...] = ()
+    since: dt.datetime | None = None
+    dry_run: bool = False
+    force: bool = False
+    rate: float = 20.0
+    workers: int = 8
+    checkpoint: Path | None = None
+    resume: bool = False
+    report: Path | None = None
+
+
+class Listed(NamedTuple):
+    seq: int
+    key: str
+    size: int
+    etag: str
+    last_modified: str
+
+
+def listing_record(bucket: str, region: str, item: Listed) -> CosUploadRecord:
+    """A listed object as the record an upload event would have produced (no event identity)."""
+    return CosUploadRecord(
+        position=item.seq, bucket=bucket, region=region, key=item.key, size=item.size, version_id="",
+        etag=item.etag, cos_request_id="", event_name=BACKFILL_EVENT, event_time=None, content_type="",
+    )  # fmt: skip
+
+
+def predicted_output_key(record: CosUploadRecord, params: dict[str, Any], settings: Settings) -> str | None:
+    """Where MPS will write this object's output, when that follows from the configuration.
+
+    MPS documents {inputName}.{format} in OutputDir by default. None when the name depends on a
+    template (Definition) or on OutputPath variables other than {inputName}/{format}.
+    """
+    if settings.definition is not None or settings.image_task is None:
+        return None
+    stem, _, ext = posixpath.basename(record.key).rpartition(".")
+    fmt = ((settings.image_task.get("EncodeConfig") or {}).get("Format") or ext).lower()
+    name = settings.output_path or "{inputName}.{format}"
+    name = name.replace("{inputName}", stem or ext).replace("{format}", fmt)
+    if "{" in name:
+        return None
+    path = name if name.startswith("/") else params["OutputDir"] + name
+    return path.lstrip("/")
+
+
+class PacedLimiter:
+    """Spaces calls across threads: 2% under `rate` (clock and network jitter would otherwise put
+    a 21st call in some 1-second window), -10% on throttling, back within about a second."""
+
+    HEADROOM = 0.98
+
+    def __init__(
+        self, rate: float, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep
+    ):
+        self.target = self.rate = rate * self.HEADROOM
+        self._next = clock()
+        self._clock, self._sleep = clock, sleep
+        self._lock = threading.Lock()
+
+    def acquire(self) -> None:
+        with self._lock:
+            now = self._clock()
+            at = max(now, self._next)
+            self._next = at + 1.0 / self.rate
+        if at > now:
+            self._sleep(at - now)
+
+    def throttled(self) -> None:
+        with self._lock:
+            self.rate = max(self.target / 4, self.rate * 0.9)
+            self._next = max(self._next, self._clock() + 1.0 / self.rate)
+
+    def succeeded(self) -> None:
+        with self._lock:
+            self.rate = min(self.target, self.rate + self.target / 50)
+
+
+class Checkpoint:
+    """Listing progress: everything up to `marker` is finished, plus `done_after` past it."""
+
+    def __init__(self, path: Path | None, identity: dict[str, Any]):
+        self.path, self.identity = path, identity
+        self.marker = ""
+        self.done_after: set[str] = set()
+        self.in_flight: set[str] = set()
+        self.counts: dict[str, int] = {}
+        self._order: dict[int, str] = {}  # seq -> key, for objects not yet folded into marker
+        self._finished: set[int] = set()
+        self._lowest = 0
+        self._saved_at = 0.0
+        self._lock = threading.Lock()
+
+    @classmethod
+    def load(cls, path: Path, identity: dict[str, Any]) -> Checkpoint:
+        try:
+            saved = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"cannot read checkpoint {path}: {exc}") from None
+        if saved.get("identity") != identity:
+            raise ValueError(
+                f"checkpoint {path} is for {saved.get('identity')}, not {identity}: same bucket, region, "
+                "prefix and task configuration needed to resume"
+            )
+        cp = cls(path, identity)
+        cp.marker = saved.get("marker", "")
+        cp.done_after = set(saved.get("done_after", []))
+        cp.counts = dict(saved.get("counts", {}))
+        return cp
+
+    def started(self, item: Listed) -> None:
+        with self._lock:
+            self._order[item.seq] = item.key
+            self.in_flight.add(item.key)
+
+    def finished(self, item: Listed, outcome: str | None) -> None:
+        """`outcome` None: listed but needing no work (filtered out, or finished before a resume)."""
+        with self._lock:
+            self._order[item.seq] = item.key
+            self.in_flight.discard(item.key)
+            if outcome is not None:
+                self.counts[outcome] = self.counts.get(outcome, 0) + 1
+                self.done_after.add(item.key)
+            self._finished.add(item.seq)
+            while self._lowest in self._finished:  # fold the finished prefix into the marker
+                self._finished.discard(self._lowest)
+                self.marker = self._order.pop(self._lowest)
+                self.done_after.discard(self.marker)
+                self._lowest += 1
+            due = time.monotonic() - self._saved_at >= CHECKPOINT_EVERY
+        if due:
+            self.save()
+
+    def save(self) -> None:
+        if self.path is None:
+            return
+        with self._lock:
+            state = {
+                "identity": self.identity,
+                "marker": self.marker,
+                "done_after": sorted(k for k in self.done_after if k > self.marker),
+                "in_flight": sorted(self.in_flight),
+                "counts": self.counts,
+            }
+            self._saved_at = time.monotonic()
+            tmp = self.path.with_name(self.path.name + ".tmp")
+            tmp.write_text(json.dumps(state, ensure_ascii=False), encoding="utf-8")
+            os.replace(tmp, self.path)  # atomic: a crash leaves the old or the new file, never half
+
+
+class Report:
+    """key -> outcome rows, streamed to CSV or JSON lines as results arrive (never held in memory)."""
+
+    FIELDS = ("key", "outcome", "task_id", "session_id", "error_code", "error")
+
+    def __init__(self, path: Path | None):
+        self._lock = threading.Lock()
+        self._file: IO[str] | None = None
+        self._csv: Any = None
+        if path is not None:
+            self._file = path.open("a" if path.exists() else "w", encoding="utf-8", newline="")
+            if path.suffix == ".csv":
+                self._csv = csv.DictWriter(self._file, self.FIELDS)
+                if self._file.tell() == 0:
+                    self._csv.writeheader()
+
+    def write(self, row: dict[str, Any]) -> None:
+        if self._file is None:
+            return
+        row = {k: row.get(k) for k in self.FIELDS}
+        with self._lock:
+            if self._csv is not None:
+                self._csv.writerow(row)
+            else:
+                self._file.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+
+
+class Backfill:
+    def __init__(
+        self,
+        options: BackfillOptions,
+        settings: Settings,
+        cos_client: Callable[[], Any],
+        mps_api: Callable[[], MpsApi],
+        credentials: Credentials,
+        progress: Callable[[Backfill], None] | None = None,
+    ):
+        self.options, self.settings = options, settings
+        self._cos_client, self._mps_api = cos_client, mps_api
+        self.credentials = credentials
+        self.limiter = PacedLimiter(options.rate)
+        identity = {
+            "bucket": options.bucket,
+            "region": options.region,
+            "prefix": options.prefix,
+            "fingerprint": settings.fingerprint,
+        }
+        path = options.checkpoint
+        self.checkpoint = Checkpoint.load(path, identity) if options.resume and path else Checkpoint(path, identity)
+        self.report = Report(options.report)
+        self.stop = threading.Event()
+        self.listed = 0
+        self.throttled = 0
+        self.started_at = time.monotonic()
+        self.predictable = settings.definition is None
+        self._progress = progress
+        self._local = threading.local()
+
+    # -- listing ------------------------------------------------------------------------------
+
+    def pages(self) -> Iterator[list[dict[str, Any]]]:
+        client = self._cos_client()
+        marker = self.checkpoint.marker
+        while not self.stop.is_set():
+            # No EncodingType argument: the SDK then asks for encoding-type=url itself and decodes
+            # the keys; passing EncodingType="url" explicitly turns its decoding off.
+            page = client.list_objects(
+                Bucket=self.options.bucket, Prefix=self.options.prefix, Marker=marker, MaxKeys=PAGE_SIZE
+            )
+            contents = page.get("Contents") or []
+            yield contents
+            if str(page.get("IsTruncated", "false")).lower() != "true" or not contents:
+                return
+            marker = page.get("NextMarker") or contents[-1]["Key"]
+
+    def wanted(self, entry: dict[str, Any]) -> bool:
+        key = entry["Key"]
+        if self.options.suffixes and not key.endswith(self.options.suffixes):
+            return False
+        if self.options.since is not None:
+            modified = dt.datetime.fromisoformat(str(entry.get("LastModified", "")).replace("Z", "+00:00"))
+            return modified >= self.options.since
+        return True
+
+    # -- one object ---------------------------------------------------------------------------
+
+    def process(self, item: Listed) -> dict[str, Any]:
+        record = listing_record(self.options.bucket, self.options.region, item)
+        plan = plan_record(record, self.settings)
+        row: dict[str, Any] = {"key": item.key, "session_id": plan.session_id}
+        if plan.action != "submit" or plan.params is None:
+            return {**row, "outcome": plan.action, "error_code": plan.error_code, "error": plan.error or plan.reason}
+        if not self.options.force:
+            target = predicted_output_key(record, plan.params, self.settings)
+            if target is not None and self._output_exists(target):
+                return {**row, "outcome": "skipped", "error": f"output exists: {target}"}
+        if self.options.dry_run:
+            return {**row, "outcome": "would-submit", "error": json.dumps(plan.params, ensure_ascii=False)}
+        return {**row, **self._submit(plan.params)}
+
+    def _output_exists(self, key: str) -> bool:
+        bucket = self.settings.output_bucket or self.options.bucket
+        return bool(self._thread_cos().object_exists(Bucket=bucket, Key=key))
+
+    def _thread_cos(self) -> Any:
+        if not hasattr(self._local, "cos"):
+            self._local.cos = self._cos_client()
+        return self._local.cos
+
+    def _submit(self, params: dict[str, Any]) -> dict[str, Any]:
+        if not hasattr(self._local, "mps"):
+            self._local.mps = self._mps_api()  # one keep-alive connection per worker
+        api: MpsApi = self._local.mps
+        attempt = 0
+        while True:
+            self.limiter.acquire()
+            try:
+                task_id, _ = api.process_image(params, self.credentials, self.settings.http_timeout)
+            except MpsCallError as err:
+                kind = classify(err.code, err.message)
+                if kind == DUPLICATE:
+                    self.limiter.succeeded()
+                    return {"outcome": "duplicate", "error": "MPS already has a task for this object version"}
+                if err.code.startswith("RequestLimitExceeded"):
+                    self.throttled += 1  # a signal to slow down, not a failure
+                    self.limiter.throttled()
+                    continue
+                attempt += 1
+                if kind == TRANSIENT and attempt < MAX_ATTEMPTS and not self.stop.is_set():
+                    time.sleep(backoff_delay(attempt - 1))
+                    continue
+                return {"outcome": "failed", "error_code": err.code, "error": err.message}
+            self.limiter.succeeded()
+            return {"outcome": "submitted", "task_id": task_id}
+
+    # -- the run ------------------------------------------------------------------------------
+
+    def run(self) -> dict[str, Any]:
+        work: queue.Queue[Listed | None] = queue.Queue(maxsize=self.options.workers * 4)
+        errors: list[BaseException] = []
+
+        def worker() -> None:
+            while True:
+                item = work.get()
+                if item is None:
+                    return
+                if self.stop.is_set():
+                    continue  # left unfinished: the checkpoint marker stays before it
+                try:
+                    row = self.process(item)
+                except Exception as exc:  # noqa: BLE001  (a worker must not die: record the object as failed)
+                    row = {"key": item.key, "outcome": "failed", "error_code": type(exc).__name__, "error": str(exc)}
+                    errors.append(exc)
+                self.report.write(row)
+                self.checkpoint.finished(item, row["outcome"])
+
+        threads = [threading.Thread(target=worker, daemon=True) for _ in range(self.options.workers)]
+        for t in threads:
+            t.start()
+        seq = 0
+        try:
+            for page in self.pages():
+                for entry in page:
+                    self.listed += 1
+                    item = Listed(
+                        seq,
+                        entry["Key"],
+                        int(entry.get("Size", 0)),
+                        str(entry.get("ETag", "")),
+                        str(entry.get("LastModified", "")),
+                    )
+                    seq += 1
+                    if item.key in self.checkpoint.done_after or not self.wanted(entry):
+                        self.checkpoint.finished(item, None)
+                        continue
+                    self.checkpoint.started(item)
+                    while not self.stop.is_set():
+                        try:
+                            work.put(item, timeout=0.2)
+                            break
+                        except queue.Full:
+                            self._tick()
+                    if self.stop.is_set():
+                        break
+                    self._tick()
+                if self.stop.is_set():
+                    break
+        except KeyboardInterrupt:
+            self.stop.set()
+        finally:
+            for _ in threads:
+                work.put(None)
+            for t in threads:
+                while t.is_alive():
+                    t.join(timeout=0.2)
+                    self._tick()
+            self.checkpoint.save()
+            self.report.close()
+        return self.summary()
+
+    def _tick(self) -> None:
+        if self._progress is not None:
+            self._progress(self)
+
+    def summary(self) -> dict[str, Any]:
+        counts = dict(self.checkpoint.counts)
+        elapsed = time.monotonic() - self.started_at
+        submitted = counts.get("submitted", 0)
+        return {
+            "bucket": self.options.bucket,
+            "listed": self.listed,
+            "counts": counts,
+            "throttled": self.throttled,
+            "elapsed_s": round(elapsed, 2),
+            "submitted_per_s": round(submitted / elapsed, 2) if elapsed else 0.0,
+            "interrupted": self.stop.is_set(),
+            "output_check": "HEAD at the predicted output key"
+            if self.predictable and not self.options.force
+            else "none (--force)"
+            if self.options.force
+            else "none: output names come from an MPS template",
+            "checkpoint": str(self.options.checkpoint) if self.options.checkpoint else None,
+        }
+
+
+def progress_printer(stream: IO[str] = sys.stderr, interval: float = 5.0) -> Callable[[Backfill], None]:
+    """A one-line bar on a terminal, plain periodic lines otherwise."""
+    last = [0.0]
+    tty = stream.isatty()
+
+    def show(b: Backfill) -> None:
+        now = time.monotonic()
+        if now - last[0] < (0.2 if tty else interval):
+            return
+        last[0] = now
+        c = b.checkpoint.counts
+        done = sum(c.values())
+        elapsed = max(now - b.started_at, 1e-9)
+        rate = c.get("submitted", 0) / elapsed
+        backlog = len(b.checkpoint.in_flight)
+        eta = f"{backlog / rate:.0f}s" if rate > 0 else "-"
+        line = (
+            f"listed {b.listed}  submitted {c.get('submitted', 0)}  duplicate {c.get('duplicate', 0)}  "
+            f"skipped {c.get('skipped', 0)}  failed {c.get('failed', 0)}  {rate:.1f}/s  "
+            f"in flight {backlog} (ETA {eta})  done {done}"
+        )
+        stream.write(("\r" + line + "  ") if tty else line + "\n")
+        stream.flush()
+
+    return show

@@ -1,0 +1,137 @@
+"""Backfill throughput and memory against the fakes, as issue 6 specifies.
+
+The fakes run in this process: MPS enforcing 20 requests/s, MPS and COS each adding 20 ms to
+every request. The command runs as its own process, exactly as a user types it
+(`autoenhance backfill --live`, with MPS_ENDPOINT/COS_ENDPOINT pointing at the fakes), so its
+peak RSS is its own. Checks: >= 19 submitted/s end to end over N image objects, none failed
+or submitted twice; peak memory does not grow between a listing of N and of 10N objects (the
+extra objects are non-images, filtered out, so both runs make the same MPS calls).
+
+Usage: python bench/backfill.py [--objects 2000] [--large 20000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from fakes.cos import CosBackend, FakeCosServer
+from fakes.mps import FakeMpsServer, MpsBackend
+from fakes.mps.validation import schema
+
+BUCKET, REGION = "bench-1250000000", "ap-guangzhou"
+SECRET_ID, SECRET_KEY = "AKIDbenchBackfill000000000000000", "benchBackfillSecret0000000000000"
+COMMAND = """
+import sys
+from autoenhance.cli import main
+try:
+    code = main(sys.argv[1:])
+finally:
+    hwm = [line.split()[1] for line in open("/proc/self/status") if line.startswith("VmHWM")][0]
+    sys.stderr.write("\\nVmHWM_KB=" + hwm + "\\n")
+sys.exit(code)
+"""
+
+
+def run(images: int, others: int, latency: float, tmp: Path) -> dict:
+    schema()  # the fake builds its SDK-derived schema on first use (~2 s): not the command's time
+    mps = MpsBackend(rate_limit_per_second=20, latency_seconds=latency)
+    mps.add_credential(SECRET_ID, SECRET_KEY)
+    cos = CosBackend(latency_seconds=latency)
+    cos.create_bucket(BUCKET, REGION)
+    cos.add_credential(SECRET_ID, SECRET_KEY)
+    for i in range(images):
+        cos.put_object(BUCKET, f"photos/{i:06d}.jpg", size=100_000)
+    for i in range(others):
+        cos.put_object(BUCKET, f"raw/{i:06d}.dng", size=100_000)
+    with FakeMpsServer(mps) as mps_server, FakeCosServer(cos) as cos_server:
+        env = {
+            **os.environ,
+            "MPS_ENDPOINT": mps_server.url,
+            "COS_ENDPOINT": cos_server.url,
+            "TENCENTCLOUD_SECRETID": SECRET_ID,
+            "TENCENTCLOUD_SECRETKEY": SECRET_KEY,
+        }
+        started = time.monotonic()
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                COMMAND,
+                "backfill",
+                "--bucket",
+                BUCKET,
+                "--region",
+                REGION,
+                "--live",
+                "--checkpoint",
+                str(tmp / f"cp-{others}.json"),
+                "--report",
+                str(tmp / f"report-{others}.jsonl"),
+            ],
+            env=env,
+            cwd=tmp,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        wall = time.monotonic() - started
+    if proc.returncode != 0:
+        raise SystemExit(f"backfill failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr[-2000:]}")
+    rate = float(re.search(r"([\d.]+) submitted/s", proc.stdout).group(1))  # type: ignore[union-attr]
+    per_object = collections.Counter(t.params["InputInfo"]["CosInputInfo"]["Object"] for t in mps.tasks)
+    return {
+        "listed": images + others,
+        "tasks": len(mps.tasks),
+        "objects_with_two_tasks": sum(1 for n in per_object.values() if n > 1),
+        "failed": int(re.search(r"(\d+) failed", proc.stdout).group(1)),  # type: ignore[union-attr]
+        "submitted_per_s": rate,
+        "process_wall_s": round(wall, 1),
+        "peak_rss_mib": round(int(proc.stderr.rsplit("VmHWM_KB=", 1)[1]) / 1024, 1),
+        "summary": proc.stdout.strip().splitlines()[0],
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--objects", type=int, default=2000)
+    parser.add_argument("--large", type=int, default=20000)
+    parser.add_argument("--latency", type=float, default=0.020)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        small = run(args.objects, 0, args.latency, Path(tmp))
+        large = run(args.objects, args.large - args.objects, args.latency, Path(tmp))
+    for name, r in (("small", small), ("large", large)):
+        print(f"{name}: {r['summary']}")
+        print(
+            f"  {r['submitted_per_s']:.2f} submitted/s end to end, process wall {r['process_wall_s']} s, "
+            f"tasks {r['tasks']}, objects with two tasks {r['objects_with_two_tasks']}, "
+            f"peak RSS {r['peak_rss_mib']} MiB"
+        )
+    ok = (
+        small["submitted_per_s"] >= 19
+        and small["failed"] == 0
+        and small["objects_with_two_tasks"] == 0
+        and small["tasks"] == args.objects
+        and large["tasks"] == args.objects
+        and large["peak_rss_mib"] <= small["peak_rss_mib"] * 1.1
+    )
+    print(
+        f"target (>= 19 submitted/s, none failed or twice, peak RSS flat from {args.objects} to "
+        f"{args.large} listed): {'met' if ok else 'NOT met'}"
+    )
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
