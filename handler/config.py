@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from .image_task import DEFAULT_IMAGE_TASK, ImageTaskError, validate_image_task
+from .log import Redactor
 from .regions import RegionError, is_full_region, parse_code_overrides
 
 # The formats MPS documents for images (ImageEncodeConfig.Format). MPS does not publish a
@@ -101,7 +102,8 @@ class Settings(NamedTuple):
             "OutputPath": self.output_path,
         }
         canonical = json.dumps(effective, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+        # surrogatepass: os.environ carries undecodable bytes as lone surrogates (surrogateescape).
+        return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()[:16]
 
 
 def _clean_dir(value: str, name: str, problems: list[str]) -> str:
@@ -121,7 +123,8 @@ def _load_task(env: Mapping[str, str], base_dir: str, problems: list[str]) -> tu
         return None, None
     if env.get("MPS_DEFINITION"):
         text = env["MPS_DEFINITION"].strip()
-        if not text.isdigit() or int(text) <= 0:
+        # ASCII digits only: '❶'.isdigit() is True but int('❶') raises; ids fit in 18 digits.
+        if not (text.isascii() and text.isdigit() and len(text) <= 18) or int(text) <= 0:
             problems.append(f"MPS_DEFINITION={text!r}: must be a positive integer template id")
             return None, None
         return None, int(text)
@@ -135,12 +138,18 @@ def _load_task(env: Mapping[str, str], base_dir: str, problems: list[str]) -> tu
         except OSError as exc:
             problems.append(f"MPS_IMAGE_TASK_FILE={env['MPS_IMAGE_TASK_FILE']!r}: cannot read {path}: {exc.strerror}")
             return None, None
+        except ValueError as exc:  # not UTF-8 text (an editor's UTF-16), or a name no file can have (NUL, surrogate)
+            problems.append(f"MPS_IMAGE_TASK_FILE={env['MPS_IMAGE_TASK_FILE']!r}: cannot read {path!r}: {exc}")
+            return None, None
     if raw is None:
         return dict(DEFAULT_IMAGE_TASK), None
     try:
         task = json.loads(raw)
     except ValueError as exc:
         problems.append(f"{name}: not valid JSON ({exc})")
+        return None, None
+    except RecursionError:  # json.loads gives up on nesting deeper than the interpreter's stack
+        problems.append(f"{name}: JSON nested too deeply to be an ImageTask")
         return None, None
     try:
         return validate_image_task(task, where=f"{name}: ImageTask"), None
@@ -234,7 +243,10 @@ def load_settings(env: Mapping[str, str], base_dir: str | None = None) -> Settin
     )
     problems.extend(loop_problems(settings))
     if problems:
-        raise ConfigurationError(problems)
+        # Problems quote values; a secret pasted into the wrong variable must not be echoed back.
+        secrets = [env.get(n) or "" for n in ("TENCENTCLOUD_SECRETKEY", "TENCENTCLOUD_SESSIONTOKEN")]
+        redact = Redactor([*secrets, *(s.strip() for s in secrets)])
+        raise ConfigurationError([redact(p) for p in problems])
     if settings.output_path and settings.output_path.startswith("/"):
         warnings.append(
             "OUTPUT_PATH is absolute: every output lands in one directory, so two inputs with the same "

@@ -14,6 +14,7 @@ that has no record list at all.
 from __future__ import annotations
 
 import datetime as _dt
+import math
 from collections.abc import Mapping
 from typing import Any, NamedTuple, Union
 
@@ -88,21 +89,27 @@ def _as_int(value: Any, field: str) -> int | None:
     # Real events carry numbers; the console's hand-written test templates carry strings.
     if value is None:
         return None
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        return value
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
+    number = _decimal(value) if isinstance(value, str) else value
+    if isinstance(number, int) and not isinstance(number, bool) and number >= 0:
+        return number
     raise _FieldError(f"{field} should be a non-negative integer, got {value!r}")
+
+
+def _decimal(text: str) -> int | None:
+    # Plain ASCII digits only: str.isdigit() also accepts '²' or '١٢٣', which int() refuses or
+    # misreads, and int() refuses very long digit strings (CPython's int max_str_digits).
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 19 else None
 
 
 def _as_epoch(value: Any) -> float | None:
     if value is None or value == "":
         return None
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    if isinstance(value, str):
-        if value.isdigit():
-            return float(value)
+    number = _decimal(value) if isinstance(value, str) else value
+    if isinstance(number, (int, float)) and not isinstance(number, bool):
+        # Finite seconds only: float() overflows on a huge integer, and inf/nan are no time.
+        if isinstance(number, int) and abs(number) <= 2**53 or isinstance(number, float) and math.isfinite(number):
+            return float(number)
+    elif isinstance(value, str):
         try:  # console templates: "1970-01-01T00:00:00.000Z"
             parsed = _dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:

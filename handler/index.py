@@ -62,7 +62,9 @@ def read_credentials(env: Mapping[str, str]) -> Any:
     secret_id, secret_key = env.get("TENCENTCLOUD_SECRETID", ""), env.get("TENCENTCLOUD_SECRETKEY", "")
     if not secret_id.strip() or not secret_key.strip():
         return None
-    return Credentials(secret_id.strip(), secret_key.strip(), env.get("TENCENTCLOUD_SESSIONTOKEN") or None)
+    # Trimmed alike: a stray line ending (a token pasted from a CRLF file) would make an invalid header.
+    token = env.get("TENCENTCLOUD_SESSIONTOKEN", "").strip()
+    return Credentials(secret_id.strip(), secret_key.strip(), token or None)
 
 
 class AutoEnhanceFunction:
@@ -222,7 +224,7 @@ class _Invocation:
     def _submit(
         self, item: CosUploadRecord, params: dict[str, Any], region: str, http_timeout: float
     ) -> dict[str, Any]:
-        from .mps_client import MpsCallError
+        from .mps_client import MpsCallError, sdk_log_redaction
 
         fn = self.fn
         client = fn.client_for(region, self.credentials)
@@ -245,7 +247,8 @@ class _Invocation:
             attempts += 1
             t0 = fn._clock()
             try:
-                task_id, request_id = client.process_image(params, self.credentials, min(http_timeout, remaining))
+                with sdk_log_redaction(self.log.redact):  # the SDK's DEBUG log shows requests and answers
+                    task_id, request_id = client.process_image(params, self.credentials, min(http_timeout, remaining))
             except MpsCallError as err:
                 latency = round((fn._clock() - t0) * 1000, 1)
                 last_code, last_error, last_request_id = err.code, err.message, err.request_id

@@ -17,12 +17,34 @@ class Redactor:
     for values that reach a message indirectly (an SDK error text, a malformed field).
     """
 
+    # Above this many secrets (one Authorization header per record of a big event), look them up
+    # by their last characters (a signature's, for Authorization headers, which all start alike)
+    # instead of searching for each: the cost per text then stays flat instead of growing with
+    # the event, which made a big event overrun its time limit.
+    _INDEX_ABOVE = 16
+    _TAIL = 4  # = the minimum secret length
+
     def __init__(self, secrets: Iterable[str | None]):
         # Longest first so a secret containing another is removed whole.
-        self._secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+        self._secrets = sorted({s for s in secrets if s and len(s) >= self._TAIL}, key=len, reverse=True)
+        self._shortest = len(self._secrets[-1]) if self._secrets else 0
+        self._by_tail: dict[str, list[str]] | None = None
+        if len(self._secrets) > self._INDEX_ABOVE:
+            self._by_tail = {}
+            for secret in self._secrets:
+                self._by_tail.setdefault(secret[-self._TAIL :], []).append(secret)
 
     def __call__(self, text: str) -> str:
-        for secret in self._secrets:
+        candidates = self._secrets
+        if not candidates or len(text) < self._shortest:
+            return text
+        if self._by_tail is not None:
+            n = self._TAIL
+            tails = self._by_tail.keys() & {text[i : i + n] for i in range(len(text) - n + 1)}
+            if not tails:
+                return text
+            candidates = sorted((s for t in tails for s in self._by_tail[t]), key=len, reverse=True)
+        for secret in candidates:
             if secret in text:
                 text = text.replace(secret, REDACTED)
         return text
@@ -34,7 +56,24 @@ class JsonLog:
         self._stream = stream
 
     def emit(self, level: str, message: str, fields: Mapping[str, Any]) -> None:
-        line = json.dumps({"level": level, "message": message, **fields}, ensure_ascii=False, default=str)
+        # Redact each value before serialising, not the serialised line: the line stays valid JSON
+        # whatever a secret looks like, and a secret JSON would escape ('"', '\\') is still found.
+        record = {"level": level, "message": self.redact(message), **{k: self._clean(v) for k, v in fields.items()}}
+        line = json.dumps(record, ensure_ascii=False)
+        # A lone surrogate (JSON can carry "\ud800" in a key) cannot be written to a UTF-8 stdout:
+        # write it as the JSON escape it came as. The line stays valid JSON with the same content.
+        line = line.encode("utf-8", "backslashreplace").decode("utf-8")
         stream = self._stream or sys.stdout  # looked up late so a redirect (CLI, tests) applies
-        stream.write(self.redact(line) + "\n")
+        stream.write(line + "\n")
         stream.flush()
+
+    def _clean(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return self.redact(value)
+        if value is None or isinstance(value, (bool, int, float)):
+            return value
+        if isinstance(value, Mapping):
+            return {str(k): self._clean(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [self._clean(v) for v in value]
+        return self.redact(str(value))

@@ -8,8 +8,13 @@ module at every cold start.
 
 from __future__ import annotations
 
+import contextlib
 import json
-from typing import Any, NamedTuple
+import logging
+import re
+import threading
+from collections.abc import Iterator
+from typing import Any, Callable, NamedTuple
 
 from tencentcloud.common.common_client import CommonClient
 from tencentcloud.common.credential import Credential
@@ -18,14 +23,65 @@ from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
 
 from .config import Endpoint
+from .log import REDACTED, Redactor
 
 MPS_VERSION = "2019-06-12"
+SDK_LOGGER = "tencentcloud_sdk_common"  # the logger every SDK module writes to
 
 
 class Credentials(NamedTuple):
     secret_id: str
     secret_key: str
     token: str | None
+
+
+class _SdkLogScrubber(logging.Filter):
+    """The SDK logs every request's headers (X-TC-Token included) and every answer at DEBUG.
+
+    The function never enables that, but a runtime or user that sets the root logger to DEBUG
+    would print the session token: scrub the token header and the known secrets from each
+    record the SDK logs (a filter runs only for records that are actually emitted).
+    """
+
+    _TOKEN_HEADER = re.compile(r"(X-TC-Token\s*[:=]\s*)[^\s,'\"}]+", re.IGNORECASE)
+    _KEEP = 8  # most recent credentials remembered (SCF rotates the role's keys)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._recent: list[Credentials] = []
+        self._lock = threading.Lock()  # containers of one process (tests, the soak) share the SDK logger
+        self._redact = Redactor(())
+        self._calling = threading.local()  # the SDK logs in the calling thread
+
+    @contextlib.contextmanager
+    def redacting(self, redact: Callable[[str], str]) -> Iterator[None]:
+        """Also apply an invocation's redactor (its uploaders' Authorization headers) meanwhile."""
+        self._calling.redact = redact
+        try:
+            yield
+        finally:
+            self._calling.redact = None
+
+    def remember(self, credentials: Credentials) -> None:
+        with self._lock:
+            self._recent = [c for c in self._recent if c != credentials][-(self._KEEP - 1) :] + [credentials]
+            self._redact = Redactor(s for c in self._recent for s in (c.secret_key, c.token))
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        clean = self._redact(text)
+        invocation = getattr(self._calling, "redact", None)
+        if invocation is not None:
+            clean = invocation(clean)
+        clean = self._TOKEN_HEADER.sub(r"\g<1>" + REDACTED, clean)
+        if clean != text:
+            record.msg, record.args = clean, None
+        return True
+
+
+_scrubber = _SdkLogScrubber()
+logging.getLogger(SDK_LOGGER).addFilter(_scrubber)
+sdk_log_redaction = _scrubber.redacting
 
 
 class MpsCallError(Exception):
@@ -44,6 +100,7 @@ class MpsApi:
         # en-US: error messages end up in logs read by people who may not read Chinese.
         profile = ClientProfile(httpProfile=http, language="en-US")
         self._credentials = credentials
+        _scrubber.remember(credentials)
         self._client = CommonClient("mps", MPS_VERSION, Credential(*credentials), region, profile)
 
     def _use(self, credentials: Credentials, timeout: float) -> None:
@@ -52,6 +109,7 @@ class MpsApi:
             # pooled connection.
             self._client.credential = Credential(*credentials)
             self._credentials = credentials
+            _scrubber.remember(credentials)
         # The SDK fixes its timeout at construction (HttpProfile.reqTimeout); the invocation's
         # remaining time shrinks per call, so set it on the underlying connection object.
         self._client.request.conn.timeout = timeout
@@ -66,6 +124,10 @@ class MpsApi:
             ) from None
         except ValueError as exc:  # a 200 whose body is not JSON (proxy page, truncated body)
             raise MpsCallError("InvalidResponse", f"MPS answer is not JSON: {exc}") from None
+        except (KeyError, TypeError) as exc:
+            # JSON without the envelope's shape ({}, null, an Error without Code/Message): the SDK's
+            # error check indexes into it blindly and raises these instead of its own exception.
+            raise MpsCallError("InvalidResponse", f"MPS answer has no readable Response: {exc!r}") from None
         response = envelope.get("Response") if isinstance(envelope, dict) else None
         if not isinstance(response, dict):
             raise MpsCallError("InvalidResponse", f"MPS answer has no Response object: {json.dumps(envelope)[:200]}")

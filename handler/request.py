@@ -65,7 +65,9 @@ def session_id_for(record: CosUploadRecord, fingerprint: str) -> str:
         record.size,
         fingerprint,
     ]
-    digest = hashlib.sha256(json.dumps(identity, ensure_ascii=False, separators=(",", ":")).encode("utf-8")).hexdigest()
+    # surrogatepass: a field JSON carried as a lone surrogate ("\ud800") still hashes, injectively.
+    canonical = json.dumps(identity, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass")
+    digest = hashlib.sha256(canonical).hexdigest()
     session_id = SESSION_ID_PREFIX + digest[:44]
     assert len(session_id) <= SESSION_ID_MAX
     return session_id
@@ -83,6 +85,8 @@ def build_process_image_request(record: CosUploadRecord, settings: Settings, ses
     """The ProcessImage body, as MPS documents it (CosInputInfo.Object has a leading '/')."""
     if any(ord(c) < 32 or ord(c) == 127 for c in record.key):
         raise UnsafeKeyError(f"key {record.key!r} contains control characters")
+    if any(0xD800 <= ord(c) <= 0xDFFF for c in record.key):
+        raise UnsafeKeyError(f"key {record.key!r} contains a lone surrogate: not UTF-8, so no COS object has it")
     params: dict[str, Any] = {
         "InputInfo": {
             "Type": "COS",

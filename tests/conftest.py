@@ -38,6 +38,19 @@ class FakeMps:
     def host(self) -> str:
         return self.server.host
 
+    def function_env(self, region: str = "ap-guangzhou", **extra: str) -> dict[str, str]:
+        """What SCF would inject into the function, pointed at this fake: the endpoint and the
+        execution role's temporary keys (plus any configuration in `extra`)."""
+        c = self.credential
+        return {
+            "MPS_ENDPOINT": self.url,
+            "TENCENTCLOUD_SECRETID": c.secret_id,
+            "TENCENTCLOUD_SECRETKEY": c.secret_key,
+            "TENCENTCLOUD_SESSIONTOKEN": c.token,
+            "TENCENTCLOUD_REGION": region,
+            **extra,
+        }
+
     def client(
         self,
         credential: Credential | None = None,

@@ -24,24 +24,12 @@ def load(name: str) -> dict:
     return json.loads((EVENTS / name).read_text(encoding="utf-8"))
 
 
-def function_env(fake) -> dict:
-    """What SCF would inject, pointed at the fake: the role's temporary keys and the endpoint."""
-    c = fake.credential
-    return {
-        "MPS_ENDPOINT": fake.url,
-        "TENCENTCLOUD_SECRETID": c.secret_id,
-        "TENCENTCLOUD_SECRETKEY": c.secret_key,
-        "TENCENTCLOUD_SESSIONTOKEN": c.token,
-        "TENCENTCLOUD_REGION": REGION,
-    }
-
-
 class Harness:
     """One warm SCF container wired to the fake MPS; collects log lines and sleeps."""
 
     def __init__(self, fake, env: dict | None = None, environ=None):
         self.fake = fake
-        self.env = {**function_env(fake), **(env or {})}
+        self.env = {**fake.function_env(), **(env or {})}
         self.stream = io.StringIO()
         self.sleeps: list[float] = []
         self.fn = AutoEnhanceFunction.from_environment(
@@ -338,7 +326,7 @@ def test_looping_configuration_is_refused_before_any_request(fake_mps):
 
 
 def test_missing_credentials_fail_records_that_need_a_call(fake_mps):
-    env = {k: v for k, v in function_env(fake_mps).items() if not k.startswith("TENCENTCLOUD_SECRET")}
+    env = {k: v for k, v in fake_mps.function_env().items() if not k.startswith("TENCENTCLOUD_SECRET")}
     h = Harness(fake_mps, environ=env)
     event = load("batch.json")
     event["Records"].append(load("non-image.json")["Records"][0])
@@ -349,7 +337,7 @@ def test_missing_credentials_fail_records_that_need_a_call(fake_mps):
 
 
 def test_rotated_credentials_are_picked_up_by_the_next_invocation(fake_mps):
-    env = dict(function_env(fake_mps))
+    env = dict(fake_mps.function_env())
     h = Harness(fake_mps, environ=env)
     h.invoke(load("put.json"))
     fake_mps.backend.add_credential("AKIDrotatedKey000000000000000000", "rotatedSecret0000000000000000000", "tok-2")
@@ -385,7 +373,7 @@ def test_expired_token_mid_invocation_is_refreshed_once(fake_mps):
     fake_mps.backend.add_credential(fake_mps.credential.secret_id, fake_mps.credential.secret_key, "fresh-token")
     h = Harness(
         fake_mps,
-        environ=RotatingEnviron({**function_env(fake_mps), "TENCENTCLOUD_SESSIONTOKEN": "stale"}, "fresh-token"),
+        environ=RotatingEnviron({**fake_mps.function_env(), "TENCENTCLOUD_SESSIONTOKEN": "stale"}, "fresh-token"),
     )
     summary = h.invoke(load("put.json"))
     assert summary["submitted"] == 1 and summary["results"][0]["attempts"] == 2
@@ -423,7 +411,7 @@ def test_secrets_never_appear_in_logs_errors_or_return_values(fake_mps):
 
 def test_settings_load_once_per_container(fake_mps, mocker):
     spy = mocker.patch("handler.index.load_settings", wraps=load_settings)
-    fn = AutoEnhanceFunction.from_environment(function_env(fake_mps), stream=io.StringIO())
+    fn = AutoEnhanceFunction.from_environment(fake_mps.function_env(), stream=io.StringIO())
     fn.handle(load("put.json"), CONTEXT)
     fn.handle(load("copy.json"), CONTEXT)
     assert spy.call_count == 1
