@@ -134,6 +134,7 @@ class Checkpoint:
         self.done_after: set[str] = set()
         self.in_flight: set[str] = set()
         self.counts: dict[str, int] = {}
+        self.settled = 0  # objects listed in this run and finished, filtered out or skipped
         self._order: dict[int, str] = {}  # seq -> key, for objects not yet folded into marker
         self._finished: set[int] = set()
         self._lowest = 0
@@ -171,6 +172,7 @@ class Checkpoint:
                 self.counts[outcome] = self.counts.get(outcome, 0) + 1
                 self.done_after.add(item.key)
             self._finished.add(item.seq)
+            self.settled += 1
             while self._lowest in self._finished:  # fold the finished prefix into the marker
                 self._finished.discard(self._lowest)
                 self.marker = self._order.pop(self._lowest)
@@ -437,15 +439,16 @@ def progress_printer(stream: IO[str] = sys.stderr, interval: float = 5.0) -> Cal
             return
         last[0] = now
         c = b.checkpoint.counts
-        done = sum(c.values())
+        done = b.checkpoint.settled
         elapsed = max(now - b.started_at, 1e-9)
         rate = c.get("submitted", 0) / elapsed
-        backlog = len(b.checkpoint.in_flight)
-        eta = f"{backlog / rate:.0f}s" if rate > 0 else "-"
+        pace = done / elapsed  # objects settled per second, whatever their outcome
+        backlog = max(b.listed - done, 0)  # listed so far and not settled; the rest is not listed yet
+        eta = f"{backlog / pace:.0f}s" if pace > 0 else "-"
         line = (
             f"listed {b.listed}  submitted {c.get('submitted', 0)}  duplicate {c.get('duplicate', 0)}  "
             f"skipped {c.get('skipped', 0)}  failed {c.get('failed', 0)}  {rate:.1f}/s  "
-            f"in flight {backlog} (ETA {eta})  done {done}"
+            f"ETA of listed {eta}"
         )
         stream.write(("\r" + line + "  ") if tty else line + "\n")
         stream.flush()
