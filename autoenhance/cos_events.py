@@ -22,7 +22,7 @@ EVENT_NAMES = {
     "delete": "cos:ObjectRemove:Delete",
 }
 PLACEHOLDER_AUTHORIZATION = (
-    "q-sign-algorithm=sha1&q-ak=AKIDPLACEHOLDERPLACEHOLDER&q-sign-time=1700000000;1700003600"
+    "q-sign-algorithm=sha1&q-ak=FAKEIDPLACEHOLDERPLACEHOLDER&q-sign-time=1700000000;1700003600"
     "&q-key-time=1700000000;1700003600&q-header-list=host&q-url-param-list=&q-signature=PLACEHOLDER"
 )
 _CONTENT_TYPES = {

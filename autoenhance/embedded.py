@@ -17,7 +17,7 @@ from typing import Any
 
 # Test credentials for the embedded fake: they sign requests for real, but only the fake
 # (which is told them) accepts them.
-FAKE_SECRET_ID = "AKIDautoenhanceLocalFake0000000000"
+FAKE_SECRET_ID = "FAKEIDautoenhanceLocalFake0000000000"
 FAKE_SECRET_KEY = "autoenhanceLocalFakeSecretKey000"
 FAKE_TOKEN = "autoenhance-local-fake-session-token"
 
@@ -144,7 +144,7 @@ def scf_context(event: Any) -> dict[str, Any]:
     }
 
 
-FAKE_COS_SECRET_ID = "AKIDautoenhanceLocalFakeCos000000"
+FAKE_COS_SECRET_ID = "FAKEIDautoenhanceLocalFakeCos000000"
 FAKE_COS_SECRET_KEY = "autoenhanceLocalFakeCosSecretKey0"
 
 

@@ -30,7 +30,7 @@ from fakes.mps import FakeMpsServer, MpsBackend
 from fakes.mps.validation import schema
 
 BUCKET, REGION = "bench-1250000000", "ap-guangzhou"
-SECRET_ID, SECRET_KEY = "AKIDbenchBackfill000000000000000", "benchBackfillSecret0000000000000"
+SECRET_ID, SECRET_KEY = "FAKEIDbenchBackfill000000000000000", "benchBackfillSecret0000000000000"
 COMMAND = """
 import sys
 from autoenhance.cli import main

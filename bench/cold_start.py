@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 from autoenhance.cos_events import cos_event, cos_record
 from fakes.mps import FakeMpsServer, MpsBackend
 
-SECRET_ID, SECRET_KEY, TOKEN = "AKIDbenchColdStart000000000000", "benchColdStartSecretKey000000000", "bench-token"
+SECRET_ID, SECRET_KEY, TOKEN = "FAKEIDbenchColdStart000000000000", "benchColdStartSecretKey000000000", "bench-token"
 
 CHILD = """
 import json, sys

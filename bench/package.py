@@ -34,7 +34,7 @@ from fakes.mps import FakeMpsServer, MpsBackend
 
 NAIVE_REQUIREMENTS = ["tencentcloud-sdk-python==3.1.195", "cos-python-sdk-v5==1.9.44"]
 ASYNC_EVENT_LIMIT = 128 * 1024
-SECRET_ID, SECRET_KEY, TOKEN = "AKIDbenchPackage00000000000000", "benchPackageSecretKey0000000000", "bench-token"
+SECRET_ID, SECRET_KEY, TOKEN = "FAKEIDbenchPackage00000000000000", "benchPackageSecretKey0000000000", "bench-token"
 CHILD = """
 import importlib, json, sys
 sys.path.insert(0, sys.argv[1])

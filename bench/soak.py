@@ -57,7 +57,7 @@ from handler.index import AutoEnhanceFunction, RecordsNotSubmittedError
 DOCUMENTED_ERRORS = (RecordsNotSubmittedError, MalformedEventError, ConfigurationError)
 DUPLICATE_CODE = "InvalidParameterValue.SessionId"
 BUCKET, REGION = "soak-1250000000", "ap-guangzhou"
-SECRET_ID, SECRET_KEY, TOKEN = "AKIDsoakTest00000000000000000000", "soakTestSecretKey000000000000000", "soak-token"
+SECRET_ID, SECRET_KEY, TOKEN = "FAKEIDsoakTest00000000000000000000", "soakTestSecretKey000000000000000", "soak-token"
 DEFAULT_FAULT_RATES: Mapping[str, float] = {"InternalError": 0.05, "drop": 0.02, "lost_answer": 0.01}
 # Records per event: most uploads arrive alone, some events are batched (up to 5).
 RECORD_COUNTS = (1, 1, 1, 2, 3, 4, 5)

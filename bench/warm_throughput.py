@@ -31,7 +31,7 @@ from fakes.mps import FakeMpsServer, MpsBackend
 from handler.config import load_settings
 from handler.index import AutoEnhanceFunction
 
-SECRET_ID, SECRET_KEY, TOKEN = "AKIDbenchWarm0000000000000000000", "benchWarmSecretKey00000000000000", "bench-token"
+SECRET_ID, SECRET_KEY, TOKEN = "FAKEIDbenchWarm0000000000000000000", "benchWarmSecretKey00000000000000", "bench-token"
 
 
 def main() -> None:

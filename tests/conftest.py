@@ -16,7 +16,7 @@ from fakes.mps import FakeClock, FakeMpsServer, MpsBackend
 
 # ---- fake MPS (fakes/mps): a real HTTP server the official SDK talks to ------------------------
 
-FAKE_SECRET_ID = "AKIDtestFakeMps00000000000000000000"
+FAKE_SECRET_ID = "FAKEIDtestFakeMps00000000000000000000"
 FAKE_SECRET_KEY = "testFakeMpsSecretKey000000000000"
 FAKE_TOKEN = "test-fake-mps-session-token"  # temporary credentials, like an SCF execution role's
 
@@ -104,7 +104,7 @@ from qcloud_cos import CosConfig, CosS3Client
 from fakes.cos import CosBackend, FakeCosServer
 
 # Distinct from the MPS fake's, so a test can never pass by mixing up the two services' keys.
-FAKE_COS_SECRET_ID = "AKIDtestFakeCos00000000000000000000"
+FAKE_COS_SECRET_ID = "FAKEIDtestFakeCos00000000000000000000"
 FAKE_COS_SECRET_KEY = "testFakeCosSecretKey000000000000"
 FAKE_COS_TOKEN = "test-fake-cos-session-token"  # temporary credentials, like an SCF execution role's
 FAKE_COS_REGION = "ap-guangzhou"

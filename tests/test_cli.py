@@ -169,18 +169,18 @@ def test_live_without_credentials_is_a_clear_error(env):
 def test_live_uses_the_environment_credentials_and_endpoint(env):
     """--live talks to whatever MPS_ENDPOINT names with the user's keys: here, a fake we control."""
     backend = MpsBackend(rate_limit_per_second=None)
-    backend.add_credential("AKIDliveUser00000000000000000000", "liveUserSecret000000000000000000")
+    backend.add_credential("FAKEIDliveUser00000000000000000000", "liveUserSecret000000000000000000")
     with FakeMpsServer(backend) as server:
         live_env = {
             **env,
             "MPS_ENDPOINT": server.url,
-            "TENCENTCLOUD_SECRETID": "AKIDliveUser00000000000000000000",
+            "TENCENTCLOUD_SECRETID": "FAKEIDliveUser00000000000000000000",
             "TENCENTCLOUD_SECRETKEY": "liveUserSecret000000000000000000",
         }
         r = run(live_env, "replay", "events/put.json", "--live")
     assert r.returncode == 0, r.stdout + r.stderr
     assert "[live MPS]" in r.stdout
-    assert [t.secret_id for t in backend.tasks] == ["AKIDliveUser00000000000000000000"]
+    assert [t.secret_id for t in backend.tasks] == ["FAKEIDliveUser00000000000000000000"]
     assert "liveUserSecret" not in r.stdout + r.stderr
 
 

@@ -421,7 +421,7 @@ def test_a_wrong_secret_key_is_signaturedoesnotmatch_with_the_string_to_sign(fak
 
 
 def test_an_unknown_secret_id_is_invalidaccesskeyid(fake_cos: FakeCos) -> None:
-    stranger = type(fake_cos.credential)("AKIDunknown0000000000000000000000000", "k", None)
+    stranger = type(fake_cos.credential)("FAKEIDunknown0000000000000000000000000", "k", None)
 
     error = service_error(lambda: fake_cos.client(credential=stranger).get_object(Bucket=fake_cos.bucket, Key="a"))
 
@@ -440,8 +440,8 @@ def test_temporary_credentials_need_their_own_token(fake_cos: FakeCos, token: st
 
 
 def test_permanent_credentials_work_without_a_token_and_refuse_one(fake_cos: FakeCos) -> None:
-    fake_cos.backend.add_credential("AKIDpermanent000000000000000000000000", "perm-key")
-    permanent: CosCredential = type(fake_cos.credential)("AKIDpermanent000000000000000000000000", "perm-key", None)
+    fake_cos.backend.add_credential("FAKEIDpermanent000000000000000000000000", "perm-key")
+    permanent: CosCredential = type(fake_cos.credential)("FAKEIDpermanent000000000000000000000000", "perm-key", None)
     stray = type(permanent)(permanent.secret_id, permanent.secret_key, "stray-token")
 
     listed = fake_cos.client(credential=permanent).list_objects(Bucket=fake_cos.bucket)

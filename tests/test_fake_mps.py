@@ -161,7 +161,7 @@ def test_wrong_secret_key_is_a_signature_failure_and_creates_nothing(fake_mps: F
 
 def test_unknown_secret_id(fake_mps: FakeMps) -> None:
     cred = fake_mps.credential
-    err = sdk_error(fake_mps, EXAMPLE, credential=Credential("AKIDunknown", cred.secret_key, cred.token))
+    err = sdk_error(fake_mps, EXAMPLE, credential=Credential("FAKEIDunknown", cred.secret_key, cred.token))
     assert err.code == "AuthFailure.SecretIdNotFound"
 
 
@@ -173,9 +173,9 @@ def test_temporary_credentials_need_their_token(fake_mps: FakeMps, token: str | 
 
 
 def test_permanent_credentials_must_not_send_a_token(fake_mps: FakeMps) -> None:
-    fake_mps.backend.add_credential("AKIDpermanent", "permanent-key")
-    assert fake_mps.client(credential=Credential("AKIDpermanent", "permanent-key")).call_json("ProcessImage", EXAMPLE)
-    err = sdk_error(fake_mps, EXAMPLE, credential=Credential("AKIDpermanent", "permanent-key", "stray-token"))
+    fake_mps.backend.add_credential("FAKEIDpermanent", "permanent-key")
+    assert fake_mps.client(credential=Credential("FAKEIDpermanent", "permanent-key")).call_json("ProcessImage", EXAMPLE)
+    err = sdk_error(fake_mps, EXAMPLE, credential=Credential("FAKEIDpermanent", "permanent-key", "stray-token"))
     assert err.code == "AuthFailure.TokenFailure"
 
 

@@ -340,16 +340,16 @@ def test_rotated_credentials_are_picked_up_by_the_next_invocation(fake_mps):
     env = dict(fake_mps.function_env())
     h = Harness(fake_mps, environ=env)
     h.invoke(load("put.json"))
-    fake_mps.backend.add_credential("AKIDrotatedKey000000000000000000", "rotatedSecret0000000000000000000", "tok-2")
+    fake_mps.backend.add_credential("FAKEIDrotatedKey000000000000000000", "rotatedSecret0000000000000000000", "tok-2")
     env.update(
-        TENCENTCLOUD_SECRETID="AKIDrotatedKey000000000000000000",
+        TENCENTCLOUD_SECRETID="FAKEIDrotatedKey000000000000000000",
         TENCENTCLOUD_SECRETKEY="rotatedSecret0000000000000000000",
         TENCENTCLOUD_SESSIONTOKEN="tok-2",
     )
     h.invoke(load("copy.json"))
     assert [t.secret_id for t in fake_mps.backend.tasks] == [
         fake_mps.credential.secret_id,
-        "AKIDrotatedKey000000000000000000",
+        "FAKEIDrotatedKey000000000000000000",
     ]
 
 
@@ -394,7 +394,7 @@ def test_secrets_never_appear_in_logs_errors_or_return_values(fake_mps):
     token, key = fake_mps.credential.token, fake_mps.credential.secret_key
     h = Harness(fake_mps)
     event = load("batch.json")
-    auth = "q-sign-algorithm=sha1&q-ak=AKIDuploader&q-signature=CANARYSIGNATURE0123456789"
+    auth = "q-sign-algorithm=sha1&q-ak=FAKEIDuploader&q-signature=CANARYSIGNATURE0123456789"
     for record in event["Records"]:
         record["event"]["requestParameters"]["requestHeaders"]["Authorization"] = auth
     event["Records"][1]["cos"]["cosObject"]["key"] = auth  # a hostile value that reaches an error message

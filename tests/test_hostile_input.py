@@ -519,7 +519,7 @@ def big_event(count: int, key_length: int) -> dict[str, Any]:
     for i in range(count):
         record = cos_record(BUCKET, REGION, f"big/{i:05d}-" + "k" * key_length + ".jpg", event_time=1_764_000_000 + i)
         record["event"]["requestParameters"]["requestHeaders"]["Authorization"] = (
-            f"q-sign-algorithm=sha1&q-ak=AKIDuploader{i:08d}&q-sign-time=1764000000;1764003600"
+            f"q-sign-algorithm=sha1&q-ak=FAKEIDuploader{i:08d}&q-sign-time=1764000000;1764003600"
             f"&q-key-time=1764000000;1764003600&q-header-list=host&q-url-param-list=&q-signature={i:040x}"
         )
         records.append(record)

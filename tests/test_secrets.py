@@ -35,11 +35,11 @@ ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = Path(sys.executable).parent / "autoenhance"
 BUCKET, REGION = "photos-1250000000", "ap-guangzhou"
 
-CANARY_ID = "AKIDcanaryRole000000000000000000"  # an id is not secret; the next three are
+CANARY_ID = "FAKEIDcanaryRole000000000000000000"  # an id is not secret; the next three are
 CANARY_KEY = "CanaryKey+do/not/leak0123456789abcd"
 CANARY_TOKEN = "CanaryToken-do-not-leak-7f3a9c1e5b2d4068"
 CANARY_AUTH = (
-    "q-sign-algorithm=sha1&q-ak=AKIDuploader0000&q-sign-time=1764000000;1764003600"
+    "q-sign-algorithm=sha1&q-ak=FAKEIDuploader0000&q-sign-time=1764000000;1764003600"
     "&q-key-time=1764000000;1764003600&q-header-list=host&q-url-param-list=&q-signature=canaryuploadersig0123"
 )
 SECRETS = {"secret key": CANARY_KEY, "session token": CANARY_TOKEN, "Authorization": CANARY_AUTH}

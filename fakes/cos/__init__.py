@@ -6,10 +6,10 @@ Moto-style: `backend.py` holds the state and the API rules, `server.py` is the H
 
     backend = CosBackend()
     backend.create_bucket("photos-1250000000", "ap-guangzhou")
-    backend.add_credential("AKID...", "key", token="tok")
+    backend.add_credential("FAKEID...", "key", token="tok")
     with FakeCosServer(backend) as server:
         conf = CosConfig(Region="ap-guangzhou", IP=server.ip, Port=server.port, Scheme="http",
-                         SecretId="AKID...", SecretKey="key", Token="tok")
+                         SecretId="FAKEID...", SecretKey="key", Token="tok")
         CosS3Client(conf, retry=0).head_object(Bucket="photos-1250000000", Key="a.jpg")
 """
 

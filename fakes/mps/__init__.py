@@ -5,7 +5,7 @@ Moto-style: `backend.py` holds the state and the API rules, `server.py` is the H
 The official SDK talks to it over real HTTP, with real signatures:
 
     backend = MpsBackend(clock=FakeClock())
-    backend.add_credential("AKID...", "key", token="tok")
+    backend.add_credential("FAKEID...", "key", token="tok")
     with FakeMpsServer(backend) as server:
         ...  # HttpProfile(protocol="http", endpoint=server.host)
 """
