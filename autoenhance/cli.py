@@ -372,9 +372,12 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     try:
         split_bucket(args.bucket)
         region = full_region_for(args.region)
-        since = dt.datetime.fromisoformat(args.since) if args.since else None
     except (ValueError, RegionError) as exc:
         raise UsageError(str(exc)) from None
+    try:
+        since = dt.datetime.fromisoformat(args.since) if args.since else None
+    except ValueError:
+        raise UsageError(f"--since {args.since!r} is not an ISO 8601 date or time (e.g. 2026-01-31)") from None
     if since is not None and since.tzinfo is None:
         since = since.replace(tzinfo=dt.timezone.utc)
     if args.rate <= 0 or args.workers < 1:

@@ -16,31 +16,21 @@ import argparse
 import collections
 import os
 import re
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.child import run_child
 from fakes.cos import CosBackend, FakeCosServer
 from fakes.mps import FakeMpsServer, MpsBackend
 from fakes.mps.validation import schema
 
 BUCKET, REGION = "bench-1250000000", "ap-guangzhou"
 SECRET_ID, SECRET_KEY = "FAKEIDbenchBackfill000000000000000", "benchBackfillSecret0000000000000"
-COMMAND = """
-import sys
-from autoenhance.cli import main
-try:
-    code = main(sys.argv[1:])
-finally:
-    hwm = [line.split()[1] for line in open("/proc/self/status") if line.startswith("VmHWM")][0]
-    sys.stderr.write("\\nVmHWM_KB=" + hwm + "\\n")
-sys.exit(code)
-"""
+COMMAND = "import sys\nfrom autoenhance.cli import main\nsys.exit(main(sys.argv[1:]))\n"
 
 
 def run(images: int, others: int, latency: float, tmp: Path) -> dict:
@@ -62,12 +52,9 @@ def run(images: int, others: int, latency: float, tmp: Path) -> dict:
             "TENCENTCLOUD_SECRETID": SECRET_ID,
             "TENCENTCLOUD_SECRETKEY": SECRET_KEY,
         }
-        started = time.monotonic()
-        proc = subprocess.run(
+        run = run_child(
+            COMMAND,
             [
-                sys.executable,
-                "-c",
-                COMMAND,
                 "backfill",
                 "--bucket",
                 BUCKET,
@@ -79,26 +66,20 @@ def run(images: int, others: int, latency: float, tmp: Path) -> dict:
                 "--report",
                 str(tmp / f"report-{others}.jsonl"),
             ],
-            env=env,
-            cwd=tmp,
-            capture_output=True,
-            text=True,
-            check=False,
+            env,
+            tmp,
         )
-        wall = time.monotonic() - started
-    if proc.returncode != 0:
-        raise SystemExit(f"backfill failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr[-2000:]}")
-    rate = float(re.search(r"([\d.]+) submitted/s", proc.stdout).group(1))  # type: ignore[union-attr]
+    rate = float(re.search(r"([\d.]+) submitted/s", run.stdout).group(1))  # type: ignore[union-attr]
     per_object = collections.Counter(t.params["InputInfo"]["CosInputInfo"]["Object"] for t in mps.tasks)
     return {
         "listed": images + others,
         "tasks": len(mps.tasks),
         "objects_with_two_tasks": sum(1 for n in per_object.values() if n > 1),
-        "failed": int(re.search(r"(\d+) failed", proc.stdout).group(1)),  # type: ignore[union-attr]
+        "failed": int(re.search(r"(\d+) failed", run.stdout).group(1)),  # type: ignore[union-attr]
         "submitted_per_s": rate,
-        "process_wall_s": round(wall, 1),
-        "peak_rss_mib": round(int(proc.stderr.rsplit("VmHWM_KB=", 1)[1]) / 1024, 1),
-        "summary": proc.stdout.strip().splitlines()[0],
+        "process_wall_s": round(run.wall_s, 1),
+        "peak_rss_mib": round(run.peak_rss_kib / 1024, 1),
+        "summary": run.stdout.strip().splitlines()[0],
     }
 
 

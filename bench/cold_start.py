@@ -4,7 +4,7 @@ Compares, in one run, this project's handler with bench/naive_function.py (the d
 typed MpsClient + COS SDK at module level). Each sample is a whole child process: wall time
 from spawn to exit, and the child's peak RSS. Rounds alternate the two so that
 machine noise hits both alike; medians are reported. Bytecode caches are warmed first, as in
-a deployed package that ships .pyc files. Memory is the child's own peak RSS (VmHWM).
+a deployed package that ships .pyc files. Memory is the child's own peak RSS (bench/child.py).
 
 Usage: python bench/cold_start.py [--rounds 15] [--json]
 Target (issue 3): ours <= 0.7x the naive function's wall time and peak memory.
@@ -16,15 +16,14 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from autoenhance.cos_events import cos_event, cos_record
+from bench.child import run_child
 from fakes.mps import FakeMpsServer, MpsBackend
 
 SECRET_ID, SECRET_KEY, TOKEN = "FAKEIDbenchColdStart000000000000", "benchColdStartSecretKey000000000", "bench-token"
@@ -37,29 +36,13 @@ if sys.argv[1] == "ours":
     from handler.index import main_handler
 else:
     from bench.naive_function import main_handler
-result = main_handler(event, context)
-# Peak RSS of this process alone. (os.wait4's ru_maxrss is not used: a forked child is
-# charged the parent's resident pages until exec, and the parent holds the fake MPS.)
-hwm = [line.split()[1] for line in open("/proc/self/status") if line.startswith("VmHWM")][0]
-sys.stderr.write(f"VmHWM_KB={hwm}\\n")
+main_handler(event, context)
 """
 
 
 def one_run(which: str, event_json: str, env: dict[str, str]) -> tuple[float, int]:
-    t0 = time.perf_counter()
-    proc = subprocess.run(
-        [sys.executable, "-c", CHILD, which, event_json],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        check=False,
-    )
-    wall = time.perf_counter() - t0
-    if proc.returncode != 0:
-        raise SystemExit(f"{which} child failed: {proc.stderr}")
-    return wall, int(proc.stderr.rsplit("VmHWM_KB=", 1)[1])
+    run = run_child(CHILD, [which, event_json], env, ROOT)
+    return run.wall_s, run.peak_rss_kib
 
 
 def main() -> None:

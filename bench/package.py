@@ -22,7 +22,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,6 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 from autoenhance.cos_events import cos_event, cos_record
 from autoenhance.package import build_package, tree_digest
+from bench.child import run_child
 from fakes.mps import FakeMpsServer, MpsBackend
 
 NAIVE_REQUIREMENTS = ["tencentcloud-sdk-python==3.1.195", "cos-python-sdk-v5==1.9.44"]
@@ -40,8 +40,6 @@ import importlib, json, sys
 sys.path.insert(0, sys.argv[1])
 handler = importlib.import_module(sys.argv[2]).main_handler
 handler(json.loads(sys.argv[3]), {"request_id": "bench", "time_limit_in_ms": 60000, "tencentcloud_region": "ap-guangzhou"})
-hwm = [line.split()[1] for line in open("/proc/self/status") if line.startswith("VmHWM")][0]
-sys.stderr.write("VmHWM_KB=" + hwm)
 """
 
 
@@ -66,21 +64,9 @@ def naive_package(work: Path) -> Path:
     return target
 
 
-def run_child(pkg: Path, module: str, event: dict, env: dict[str, str]) -> tuple[float, int]:
-    t0 = time.perf_counter()
-    proc = subprocess.run(
-        [sys.executable, "-S", "-B", "-c", CHILD, str(pkg), module, json.dumps(event)],
-        cwd=pkg,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-        check=False,
-    )
-    wall = time.perf_counter() - t0
-    if proc.returncode != 0:
-        raise SystemExit(f"{module} failed:\n{proc.stderr}")
-    return wall, int(proc.stderr.rsplit("VmHWM_KB=", 1)[1])
+def run_package(pkg: Path, module: str, event: dict, env: dict[str, str]) -> tuple[float, int]:
+    run = run_child(CHILD, [str(pkg), module, json.dumps(event)], env, pkg, python_flags=("-S", "-B"))
+    return run.wall_s, run.peak_rss_kib
 
 
 def event_at_async_limit() -> dict:
@@ -118,9 +104,9 @@ def main() -> None:
             for i in range(args.rounds):
                 for name, pkg, module in (("ours", ours, "index"), ("naive", naive, "naive_function")):
                     event = cos_event([cos_record("bench-1250000000", "ap-guangzhou", f"cold/{name}/{i}.jpg")])
-                    cold[name].append(run_child(pkg, module, event, env))
+                    cold[name].append(run_package(pkg, module, event, env))
             big = event_at_async_limit()
-            _, big_hwm = run_child(ours, "index", big, env)
+            _, big_hwm = run_package(ours, "index", big, env)
 
     def med(name: str, i: int) -> float:
         return statistics.median(s[i] for s in cold[name])

@@ -234,9 +234,8 @@ def test_paced_limiter_spaces_calls_and_adapts():
 def live_env(fake_cos, fake_mps, tmp_path) -> dict:
     c = fake_mps.credential
     fake_cos.backend.add_credential(c.secret_id, c.secret_key, c.token)  # one account, both services
-    keep = {k: v for k, v in os.environ.items() if not k.startswith(("TENCENTCLOUD_", "MPS_", "OUTPUT_", "COS_"))}
     return {
-        **keep,
+        **user_env(tmp_path),
         "MPS_ENDPOINT": fake_mps.url,
         "COS_ENDPOINT": fake_cos.server.url,
         "TENCENTCLOUD_SECRETID": c.secret_id,
@@ -248,6 +247,16 @@ def live_env(fake_cos, fake_mps, tmp_path) -> dict:
 
 def command(fake_cos, *extra):
     return [str(SCRIPT), "backfill", "--bucket", fake_cos.bucket, "--region", fake_cos.region, *extra]
+
+
+def run_command(args, env, cwd) -> subprocess.CompletedProcess:
+    return subprocess.run(args, env=env, cwd=cwd, capture_output=True, text=True, timeout=60, check=False)
+
+
+def user_env(tmp_path) -> dict:
+    """A user's environment: no credentials or configuration, private embedded-fake state."""
+    keep = {k: v for k, v in os.environ.items() if not k.startswith(("TENCENTCLOUD_", "MPS_", "OUTPUT_", "COS_"))}
+    return {**keep, "AUTOENHANCE_STATE_DIR": str(tmp_path / "state")}
 
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
@@ -276,15 +285,7 @@ def test_crash_or_ctrl_c_then_resume_misses_nothing_and_duplicates_nothing(make_
     assert cp.exists()
     first_run = len(fake_mps.backend.tasks)
     assert 40 <= first_run < len(keys)
-    resumed = subprocess.run(
-        command(fake_cos, "--live", "--resume", str(cp)),
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    resumed = run_command(command(fake_cos, "--live", "--resume", str(cp)), env, tmp_path)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     per_object = collections.Counter(t.params["InputInfo"]["CosInputInfo"]["Object"] for t in fake_mps.backend.tasks)
     assert per_object == collections.Counter("/" + k for k in keys)  # every object once, none twice
@@ -293,15 +294,10 @@ def test_crash_or_ctrl_c_then_resume_misses_nothing_and_duplicates_nothing(make_
 
 
 def test_command_embedded_default_runs_on_demo_objects(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TENCENTCLOUD_", "MPS_", "OUTPUT_"))}
-    r = subprocess.run(
+    r = run_command(
         [str(SCRIPT), "backfill", "--bucket", "photos-1250000000", "--region", "ap-guangzhou", "--report", "r.jsonl"],
-        env={**env, "AUTOENHANCE_STATE_DIR": str(tmp_path / "s")},
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+        user_env(tmp_path),
+        tmp_path,
     )
     assert r.returncode == 0, r.stdout + r.stderr
     assert "embedded fakes" in r.stderr and "0 failed" in r.stdout
@@ -313,27 +309,20 @@ def test_command_embedded_default_runs_on_demo_objects(tmp_path):
     [
         (["--bucket", "photos", "--region", "ap-guangzhou"], "bucket 'photos' is not <name>-<appid>"),
         (["--bucket", "photos-1", "--region", "mars"], "unknown COS region code 'mars'"),
-        (["--bucket", "photos-1", "--region", "ap-guangzhou", "--since", "yesterday"], "Invalid isoformat"),
+        (
+            ["--bucket", "photos-1", "--region", "ap-guangzhou", "--since", "yesterday"],
+            "--since 'yesterday' is not an ISO 8601 date or time",
+        ),
         (["--bucket", "photos-1", "--region", "ap-guangzhou", "--resume", "nope.json"], "no such checkpoint file"),
         (["--bucket", "photos-1", "--region", "ap-guangzhou", "--live"], "--live needs credentials"),
     ],
 )
 def test_command_usage_errors(tmp_path, args, expected):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TENCENTCLOUD_")}
-    r = subprocess.run(
-        [str(SCRIPT), "backfill", *args], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=30, check=False
-    )
+    r = run_command([str(SCRIPT), "backfill", *args], user_env(tmp_path), tmp_path)
     assert r.returncode == 2 and expected in r.stderr, r.stderr
 
 
 def test_command_live_against_a_missing_bucket_fails_clearly(fake_cos, fake_mps, tmp_path):
-    r = subprocess.run(
-        [str(SCRIPT), "backfill", "--bucket", "nosuch-1250000000", "--region", fake_cos.region, "--live"],
-        env=live_env(fake_cos, fake_mps, tmp_path),
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    args = [str(SCRIPT), "backfill", "--bucket", "nosuch-1250000000", "--region", fake_cos.region, "--live"]
+    r = run_command(args, live_env(fake_cos, fake_mps, tmp_path), tmp_path)
     assert r.returncode == 1 and "NoSuchBucket" in r.stderr and "Traceback" not in r.stderr
