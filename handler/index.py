@@ -100,12 +100,8 @@ class AutoEnhanceFunction:
     def handle(self, event: Any, context: Any) -> dict[str, Any]:
         started = self._clock()
         ctx: Mapping[str, Any] = context if isinstance(context, Mapping) else {}
-        inv = _Invocation(self, ctx, started, started + time_budget(ctx))
-        inv.log = JsonLog(
-            Redactor([*authorization_headers(event), *(inv.credentials or ("", "", ""))[1:]]), self._stream
-        )
         cold, self._cold = self._cold, False
-        inv.common = {"scf_request_id": str(ctx.get("request_id", "")), "cold_start": cold}
+        inv = _Invocation(self, event, ctx, started + time_budget(ctx), cold)
 
         if isinstance(self.settings, ConfigurationError):
             inv.log.emit(
@@ -133,7 +129,7 @@ class AutoEnhanceFunction:
                 f"[{r['index']}] {r['bucket'] or '?'}/{r['key'] or '?'}: {r['error_code']}" for r in failed
             )
             message = f"{len(failed)} of {len(results)} records not submitted: {lines}"
-            raise RecordsNotSubmittedError(inv.log_redact(message), summary)
+            raise RecordsNotSubmittedError(inv.log.redact(message), summary)
         return summary
 
     def client_for(self, region: str, credentials: Any) -> Any:
@@ -150,24 +146,20 @@ class AutoEnhanceFunction:
 class _Invocation:
     """Per-invocation state: deadline, credentials, log, common log fields."""
 
-    log: JsonLog
-    common: dict[str, Any]
-
-    def __init__(self, fn: AutoEnhanceFunction, ctx: Mapping[str, Any], started: float, deadline: float):
-        self.fn, self.started, self.deadline = fn, started, deadline
+    def __init__(self, fn: AutoEnhanceFunction, event: Any, ctx: Mapping[str, Any], deadline: float, cold: bool):
+        self.fn, self.deadline = fn, deadline
         env = fn._environ
-        self.credentials = read_credentials(env)
+        self.credentials = read_credentials(env)  # per invocation: SCF rotates the role's keys
         self.function_region: str | None = env.get("TENCENTCLOUD_REGION") or ctx.get("tencentcloud_region") or None
-
-    def log_redact(self, text: str) -> str:
-        return self.log.redact(text)
+        secrets = [*authorization_headers(event), *(self.credentials or ("", "", ""))[1:]]
+        self.log = JsonLog(Redactor(secrets), fn._stream)
+        self.common: dict[str, Any] = {"scf_request_id": str(ctx.get("request_id", "")), "cold_start": cold}
 
     def process(self, item: CosUploadRecord | RecordError) -> dict[str, Any]:
-        # Redact here, not only in the log writer: results are also returned and raised.
-        redact = self.log.redact
-        result = {k: redact(v) if isinstance(v, str) else v for k, v in self._process(item).items()}
+        # Redacted once, here: the result is logged, returned, and quoted in a raised error.
+        result: dict[str, Any] = self.log.clean(self._process(item))
         level = "ERROR" if result["outcome"] == "failed" else "INFO"
-        self.log.emit(level, f"record {result['outcome']}", result)
+        self.log.emit(level, f"record {result['outcome']}", result, cleaned=True)
         return result
 
     def _result(self, item: CosUploadRecord | RecordError, outcome: str, **fields: Any) -> dict[str, Any]:

@@ -55,10 +55,11 @@ class JsonLog:
         self.redact = redact
         self._stream = stream
 
-    def emit(self, level: str, message: str, fields: Mapping[str, Any]) -> None:
+    def emit(self, level: str, message: str, fields: Mapping[str, Any], *, cleaned: bool = False) -> None:
+        """Write one line; `cleaned=True` when `fields` already went through `clean`."""
         # Redact each value before serialising, not the serialised line: the line stays valid JSON
         # whatever a secret looks like, and a secret JSON would escape ('"', '\\') is still found.
-        record = {"level": level, "message": self.redact(message), **{k: self._clean(v) for k, v in fields.items()}}
+        record = {"level": level, "message": self.redact(message), **(fields if cleaned else self.clean(fields))}
         line = json.dumps(record, ensure_ascii=False)
         # A lone surrogate (JSON can carry "\ud800" in a key) cannot be written to a UTF-8 stdout:
         # write it as the JSON escape it came as. The line stays valid JSON with the same content.
@@ -67,13 +68,14 @@ class JsonLog:
         stream.write(line + "\n")
         stream.flush()
 
-    def _clean(self, value: Any) -> Any:
+    def clean(self, value: Any) -> Any:
+        """`value` with every secret redacted from every string in it."""
         if isinstance(value, str):
             return self.redact(value)
         if value is None or isinstance(value, (bool, int, float)):
             return value
         if isinstance(value, Mapping):
-            return {str(k): self._clean(v) for k, v in value.items()}
+            return {str(k): self.clean(v) for k, v in value.items()}
         if isinstance(value, (list, tuple)):
-            return [self._clean(v) for v in value]
+            return [self.clean(v) for v in value]
         return self.redact(str(value))
