@@ -223,19 +223,16 @@ class _Invocation:
         attempts, refreshed, probing_without_session = 0, False, False
         session_id = params.get("SessionId")
         last_code, last_error, last_request_id = "DeadlineExceeded", "", ""
+
+        def failed(error_code: str, error: str, latency: float | None = None) -> dict[str, Any]:
+            return self._result(item, "failed", session_id=session_id, attempts=attempts, latency_ms=latency,
+                                error_code=error_code, error=error, mps_request_id=last_request_id or None)  # fmt: skip
+
         while True:
             remaining = self.deadline - fn._clock()
             if remaining < MIN_CALL_SECONDS:
-                return self._result(
-                    item,
-                    "failed",
-                    session_id=session_id,
-                    attempts=attempts,
-                    error_code=last_code,
-                    mps_request_id=last_request_id or None,
-                    error=f"invocation time budget exhausted after {attempts} attempt(s)"
-                    + (f"; last error: {last_error}" if last_error else ""),
-                )
+                spent = f"invocation time budget exhausted after {attempts} attempt(s)"
+                return failed(last_code, spent + (f"; last error: {last_error}" if last_error else ""))
             attempts += 1
             t0 = fn._clock()
             try:
@@ -269,26 +266,10 @@ class _Invocation:
                     if fn._clock() + delay + MIN_CALL_SECONDS <= self.deadline:
                         fn._sleep(delay)
                         continue
-                    return self._result(
-                        item,
-                        "failed",
-                        session_id=session_id,
-                        attempts=attempts,
-                        latency_ms=latency,
-                        error_code=err.code,
-                        mps_request_id=err.request_id or None,
-                        error=f"{err.message} (transient; no time left to retry in this invocation)",
+                    return failed(
+                        err.code, f"{err.message} (transient; no time left to retry in this invocation)", latency
                     )
-                return self._result(
-                    item,
-                    "failed",
-                    session_id=session_id,
-                    attempts=attempts,
-                    latency_ms=latency,
-                    error_code=err.code,
-                    error=err.message,
-                    mps_request_id=err.request_id or None,
-                )
+                return failed(err.code, err.message, latency)
             latency = round((fn._clock() - t0) * 1000, 1)
             if probing_without_session and fn.session_ids_supported:
                 fn.session_ids_supported = False
