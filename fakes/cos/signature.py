@@ -166,16 +166,6 @@ def sign_cos(
     )
 
 
-def http_string(method: str, path: str, params: Mapping[str, str], headers: Mapping[str, str]) -> str:
-    """The FormatString for raw (unencoded) names and values; names are matched lowercased."""
-    return _format(
-        method,
-        path,
-        {_encode(k).lower(): _encode(v) for k, v in params.items()},
-        {_encode(k).lower(): _encode(v) for k, v in headers.items()},
-    )
-
-
 # ---- internals -----------------------------------------------------------------------------------
 
 
