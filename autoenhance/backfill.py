@@ -23,7 +23,6 @@ import csv
 import datetime as dt
 import json
 import os
-import posixpath
 import queue
 import sys
 import threading
@@ -34,13 +33,17 @@ from typing import IO, Any, NamedTuple
 
 from handler.config import Settings
 from handler.cos_event import CosUploadRecord
-from handler.mps_client import Credentials, MpsApi, MpsCallError
-from handler.outcomes import DUPLICATE, TRANSIENT, backoff_delay, classify
-from handler.request import plan_record
+from handler.credentials import CredentialProvider
+from handler.mps_client import MpsApi
+from handler.outputs import predicted_output_key
+from handler.plan import Fail, Skip, plan_record
+from handler.results import REPORT_FIELDS, Outcome, RecordResult, report_row
+from handler.retry import BACKFILL_RETRY
+from handler.runtime import Runtime
+from handler.submit import SubmitPolicy, submit
 
 BACKFILL_EVENT = "cos:ObjectCreated:Backfill"  # a creation kind, so the function's filters apply
 PAGE_SIZE = 1000
-MAX_ATTEMPTS = 8  # per object, for transient errors; throttling does not count
 CHECKPOINT_EVERY = 1.0  # seconds
 
 
@@ -73,24 +76,6 @@ def listing_record(bucket: str, region: str, item: Listed) -> CosUploadRecord:
         position=item.seq, bucket=bucket, region=region, key=item.key, size=item.size, version_id="",
         etag=item.etag, cos_request_id="", event_name=BACKFILL_EVENT, event_time=None, content_type="",
     )  # fmt: skip
-
-
-def predicted_output_key(record: CosUploadRecord, params: dict[str, Any], settings: Settings) -> str | None:
-    """Where MPS will write this object's output, when that follows from the configuration.
-
-    MPS documents {inputName}.{format} in OutputDir by default. None when the name depends on a
-    template (Definition) or on OutputPath variables other than {inputName}/{format}.
-    """
-    if settings.definition is not None or settings.image_task is None:
-        return None
-    stem, _, ext = posixpath.basename(record.key).rpartition(".")
-    fmt = ((settings.image_task.get("EncodeConfig") or {}).get("Format") or ext).lower()
-    name = settings.output_path or "{inputName}.{format}"
-    name = name.replace("{inputName}", stem or ext).replace("{format}", fmt)
-    if "{" in name:
-        return None
-    path = name if name.startswith("/") else params["OutputDir"] + name
-    return path.lstrip("/")
 
 
 class PacedLimiter:
@@ -202,7 +187,7 @@ class Checkpoint:
 class Report:
     """key -> outcome rows, streamed to CSV or JSON lines as results arrive (never held in memory)."""
 
-    FIELDS = ("key", "outcome", "task_id", "session_id", "error_code", "error")
+    FIELDS = REPORT_FIELDS
 
     def __init__(self, path: Path | None):
         self._lock = threading.Lock()
@@ -215,10 +200,10 @@ class Report:
                 if self._file.tell() == 0:
                     self._csv.writeheader()
 
-    def write(self, row: dict[str, Any]) -> None:
+    def write(self, result: RecordResult) -> None:
         if self._file is None:
             return
-        row = {k: row.get(k) for k in self.FIELDS}
+        row = report_row(result)
         with self._lock:
             if self._csv is not None:
                 self._csv.writerow(row)
@@ -237,13 +222,21 @@ class Backfill:
         settings: Settings,
         cos_client: Callable[[], Any],
         mps_api: Callable[[], MpsApi],
-        credentials: Credentials,
+        credentials: CredentialProvider,
         progress: Callable[[Backfill], None] | None = None,
     ):
         self.options, self.settings = options, settings
         self._cos_client, self._mps_api = cos_client, mps_api
         self.credentials = credentials
         self.limiter = PacedLimiter(options.rate)
+        self.runtime = Runtime()
+        self.policy = SubmitPolicy(
+            BACKFILL_RETRY,
+            settings.http_timeout,
+            limiter=self.limiter,
+            stopping=lambda: self.stop.is_set(),
+            duplicate_reason="MPS already has a task for this object version",
+        )
         identity = {
             "bucket": options.bucket,
             "region": options.region,
@@ -260,6 +253,7 @@ class Backfill:
         self.predictable = settings.definition is None
         self._progress = progress
         self._local = threading.local()
+        self._lock = threading.Lock()
 
     # -- listing ------------------------------------------------------------------------------
 
@@ -289,19 +283,37 @@ class Backfill:
 
     # -- one object ---------------------------------------------------------------------------
 
-    def process(self, item: Listed) -> dict[str, Any]:
+    def process(self, item: Listed) -> RecordResult:
         record = listing_record(self.options.bucket, self.options.region, item)
+        base = RecordResult(item.seq, record.bucket, item.key, Outcome.FAILED)
         plan = plan_record(record, self.settings)
-        row: dict[str, Any] = {"key": item.key, "session_id": plan.session_id}
-        if plan.action != "submit" or plan.params is None:
-            return {**row, "outcome": plan.action, "error_code": plan.error_code, "error": plan.error or plan.reason}
+        if isinstance(plan, Skip):
+            return base._replace(outcome=Outcome.SKIPPED, reason=plan.reason)
+        if isinstance(plan, Fail):
+            return base._replace(session_id=plan.session_id, error_code=plan.error_code, error=plan.error)
+        base = base._replace(session_id=plan.session_id)
         if not self.options.force:
-            target = predicted_output_key(record, plan.params, self.settings)
+            target = predicted_output_key(record.bucket, record.region, record.key, self.settings)
             if target is not None and self._output_exists(target):
-                return {**row, "outcome": "skipped", "error": f"output exists: {target}"}
+                return base._replace(outcome=Outcome.SKIPPED, reason=f"output exists: {target}")
         if self.options.dry_run:
-            return {**row, "outcome": "would-submit", "error": json.dumps(plan.params, ensure_ascii=False)}
-        return {**row, **self._submit(plan.params)}
+            return base._replace(outcome=Outcome.WOULD_SUBMIT, request=plan.request)
+        if not hasattr(self._local, "mps"):
+            self._local.mps = self._mps_api()  # one keep-alive connection per worker
+        api: MpsApi = self._local.mps
+        done = submit(api.process_image, plan.request, self.credentials, self.policy, self.runtime)
+        with self._lock:
+            self.throttled += done.throttled
+        return base._replace(
+            outcome=done.outcome,
+            task_id=done.task_id,
+            mps_request_id=done.mps_request_id,
+            reason=done.reason,
+            error_code=done.error_code,
+            error=done.error,
+            attempts=done.attempts,
+            latency_ms=done.latency_ms,
+        )
 
     def _output_exists(self, key: str) -> bool:
         bucket = self.settings.output_bucket or self.options.bucket
@@ -311,32 +323,6 @@ class Backfill:
         if not hasattr(self._local, "cos"):
             self._local.cos = self._cos_client()
         return self._local.cos
-
-    def _submit(self, params: dict[str, Any]) -> dict[str, Any]:
-        if not hasattr(self._local, "mps"):
-            self._local.mps = self._mps_api()  # one keep-alive connection per worker
-        api: MpsApi = self._local.mps
-        attempt = 0
-        while True:
-            self.limiter.acquire()
-            try:
-                task_id, _ = api.process_image(params, self.credentials, self.settings.http_timeout)
-            except MpsCallError as err:
-                kind = classify(err.code, err.message)
-                if kind == DUPLICATE:
-                    self.limiter.succeeded()
-                    return {"outcome": "duplicate", "error": "MPS already has a task for this object version"}
-                if err.code.startswith("RequestLimitExceeded"):
-                    self.throttled += 1  # a signal to slow down, not a failure
-                    self.limiter.throttled()
-                    continue
-                attempt += 1
-                if kind == TRANSIENT and attempt < MAX_ATTEMPTS and not self.stop.is_set():
-                    time.sleep(backoff_delay(attempt - 1))
-                    continue
-                return {"outcome": "failed", "error_code": err.code, "error": err.message}
-            self.limiter.succeeded()
-            return {"outcome": "submitted", "task_id": task_id}
 
     # -- the run ------------------------------------------------------------------------------
 
@@ -352,12 +338,15 @@ class Backfill:
                 if self.stop.is_set():
                     continue  # left unfinished: the checkpoint marker stays before it
                 try:
-                    row = self.process(item)
+                    result = self.process(item)
                 except Exception as exc:  # noqa: BLE001  (a worker must not die: record the object as failed)
-                    row = {"key": item.key, "outcome": "failed", "error_code": type(exc).__name__, "error": str(exc)}
+                    result = RecordResult(
+                        item.seq, self.options.bucket, item.key, Outcome.FAILED,
+                        error_code=type(exc).__name__, error=str(exc),
+                    )  # fmt: skip
                     errors.append(exc)
-                self.report.write(row)
-                self.checkpoint.finished(item, row["outcome"])
+                self.report.write(result)
+                self.checkpoint.finished(item, result.outcome.value)
 
         threads = [threading.Thread(target=worker, daemon=True) for _ in range(self.options.workers)]
         for t in threads:

@@ -52,7 +52,8 @@ from autoenhance.cos_events import cos_event, cos_record
 from fakes.mps import FakeClock, FakeMpsServer, MpsBackend
 from handler.config import ConfigurationError
 from handler.cos_event import MalformedEventError
-from handler.index import AutoEnhanceFunction, RecordsNotSubmittedError
+from handler.index import Function, RecordsNotSubmittedError, load_function
+from handler.runtime import Runtime
 
 DOCUMENTED_ERRORS = (RecordsNotSubmittedError, MalformedEventError, ConfigurationError)
 DUPLICATE_CODE = "InvalidParameterValue.SessionId"
@@ -271,7 +272,7 @@ class _Platform:
                     )
             self._cond.notify_all()
 
-    def container(self) -> AutoEnhanceFunction:
+    def container(self) -> Function:
         t = self.target
         env = {
             "MPS_ENDPOINT": t.url,
@@ -280,7 +281,7 @@ class _Platform:
             "TENCENTCLOUD_SESSIONTOKEN": t.token or "",
             "TENCENTCLOUD_REGION": REGION,
         }
-        return AutoEnhanceFunction.from_environment(env, stream=_NullStream())  # real clock, real sleeps
+        return load_function(Runtime(env, stream=_NullStream()))  # real clock, real sleeps
 
     def instance(self) -> None:
         fn = self.container()

@@ -30,6 +30,7 @@ from autoenhance.cos_events import cos_event, cos_record
 from fakes.mps import FakeMpsServer, MpsBackend
 from handler.config import load_settings
 from handler.index import AutoEnhanceFunction
+from handler.runtime import Runtime
 
 SECRET_ID, SECRET_KEY, TOKEN = "FAKEIDbenchWarm0000000000000000000", "benchWarmSecretKey00000000000000", "bench-token"
 
@@ -50,7 +51,7 @@ def main() -> None:
             "TENCENTCLOUD_SECRETKEY": SECRET_KEY,
             "TENCENTCLOUD_SESSIONTOKEN": TOKEN,
         }
-        fn = AutoEnhanceFunction(load_settings(env), env, stream=devnull)
+        fn = AutoEnhanceFunction(load_settings(env), Runtime(env, stream=devnull))
         context = {"request_id": "bench", "time_limit_in_ms": 900_000, "tencentcloud_region": "ap-guangzhou"}
         host = server.url.split("://", 1)[1]
         bare = CommonClient(

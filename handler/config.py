@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 from .image_task import DEFAULT_IMAGE_TASK, ImageTaskError, validate_image_task
 from .log import Redactor
+from .outputs import loop_problems
 from .regions import RegionError, is_full_region, parse_code_overrides
 
 # The formats MPS documents for images (ImageEncodeConfig.Format). MPS does not publish a
@@ -79,17 +80,6 @@ class Settings(NamedTuple):
     region_codes: Mapping[str, str]
     fingerprint: str = ""  # digest of everything that shapes the task; part of each SessionId
     warnings: tuple[str, ...] = ()
-
-    @property
-    def output_guard_prefix(self) -> str:
-        """Key prefix (no leading '/') under which this function's outputs land.
-
-        Objects there are our own products and are never submitted again (loop guard).
-        """
-        if self.output_path and self.output_path.startswith("/"):
-            static = self.output_path.split("{", 1)[0]
-            return static[: static.rfind("/") + 1].lstrip("/")
-        return self.output_dir.lstrip("/")
 
     def task_fingerprint(self) -> str:
         effective = {
@@ -253,24 +243,3 @@ def load_settings(env: Mapping[str, str], base_dir: str | None = None) -> Settin
             "file name in different directories overwrite each other's output"
         )
     return settings._replace(fingerprint=settings.task_fingerprint(), warnings=tuple(warnings))
-
-
-def loop_problems(settings: Settings) -> list[str]:
-    """Configurations whose outputs would re-trigger the function (refused at start-up)."""
-    problems: list[str] = []
-    guard = settings.output_guard_prefix
-    same_bucket = settings.output_bucket is None
-    if same_bucket and guard == "":
-        problems.append(
-            "output would land next to the uploaded images in the same bucket: each output would "
-            "trigger the function again (and may overwrite its source). Set OUTPUT_DIR to a "
-            "directory such as /enhanced/ (outputs there are skipped), or OUTPUT_BUCKET to another bucket"
-        )
-    prefix = settings.trigger_prefix
-    if same_bucket and guard and prefix is not None and prefix.startswith(guard):
-        problems.append(
-            f"TRIGGER_PREFIX={prefix!r} lies inside the output directory /{guard}: every upload the "
-            "trigger delivers would be skipped as the function's own output. Move OUTPUT_DIR outside "
-            "the trigger prefix or write to another OUTPUT_BUCKET"
-        )
-    return problems

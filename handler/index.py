@@ -1,40 +1,32 @@
 """SCF entry point: every image uploaded to COS becomes exactly one MPS ProcessImage task.
 
-`main_handler(event, context)` parses each record, decides whether to submit it, submits
-it with a deterministic SessionId (so SCF's redeliveries never create a second task), and
-returns a summary. It raises `RecordsNotSubmittedError` exactly when at least one record
-could not be submitted, so SCF retries the invocation and finally dead-letters it.
+A record's trip, one file each: this module (the invocation) -> handler/cos_event.py (the event's
+records) -> handler/plan.py (submit, skip or fail; handler/outputs.py says where outputs go) ->
+handler/submit.py (call MPS until done; handler/retry.py classifies each answer) ->
+handler/mps_client.py (the signed HTTP call) -> handler/results.py (the log line).
+
+`main_handler` raises `RecordsNotSubmittedError` exactly when at least one record could not be
+submitted, so SCF retries the invocation and finally dead-letters it; the deterministic SessionId
+makes each retry safe. A refused configuration raises `ConfigurationError` and a payload that is
+not a COS event `MalformedEventError`: those three are the only exceptions it raises.
 """
 
 from __future__ import annotations
 
-import os
-import random
-import time
 from collections.abc import Mapping
-from typing import Any, Callable, TextIO
+from typing import Any, Union
 
 from .config import ConfigurationError, Settings, load_settings
-from .cos_event import (
-    CosUploadRecord,
-    MalformedEventError,
-    RecordError,
-    authorization_headers,
-    parse_records,
-)
+from .cos_event import CosUploadRecord, MalformedEventError, RecordError, authorization_headers, parse_records
+from .credentials import MISSING_CREDENTIALS, CredentialProvider, Credentials
 from .log import JsonLog, Redactor
-from .outcomes import (
-    CREDENTIALS_STALE,
-    DUPLICATE,
-    SESSION_ID_REJECTED,
-    TRANSIENT,
-    backoff_delay,
-    classify,
-)
-from .request import plan_record
+from .plan import Fail, Skip, plan_record
+from .results import Outcome, RecordResult, count, log_fields
+from .retry import FUNCTION_RETRY
+from .runtime import Runtime
+from .submit import SubmitPolicy, submit
 
 DEFAULT_TIME_LIMIT_MS = 3000  # SCF's default timeout, assumed when the context lacks one
-MIN_CALL_SECONDS = 0.25  # never start a call with less time than this left
 MAX_MARGIN_SECONDS = 2.0  # kept back from the time limit to return cleanly (and log)
 
 
@@ -47,7 +39,7 @@ class RecordsNotSubmittedError(RuntimeError):
 
 
 def time_budget(context: Mapping[str, Any]) -> float:
-    """Seconds this invocation may spend on MPS calls, leaving a margin to finish cleanly."""
+    """Seconds this invocation may spend, leaving a margin to finish cleanly."""
     limit = context.get("time_limit_in_ms")
     if not isinstance(limit, (int, float)) or isinstance(limit, bool) or limit <= 0:
         limit = DEFAULT_TIME_LIMIT_MS
@@ -55,251 +47,172 @@ def time_budget(context: Mapping[str, Any]) -> float:
     return seconds - min(MAX_MARGIN_SECONDS, seconds * 0.2)
 
 
-def read_credentials(env: Mapping[str, str]) -> Any:
-    """The execution role's temporary keys, as SCF injects them (no underscore in the names)."""
-    from .mps_client import Credentials
+class _InvocationLog:
+    """One invocation's log: its redactor (the event's Authorization headers, the role's keys)
+    and the fields every line carries."""
 
-    secret_id, secret_key = env.get("TENCENTCLOUD_SECRETID", ""), env.get("TENCENTCLOUD_SECRETKEY", "")
-    if not secret_id.strip() or not secret_key.strip():
-        return None
-    # Trimmed alike: a stray line ending (a token pasted from a CRLF file) would make an invalid header.
-    token = env.get("TENCENTCLOUD_SESSIONTOKEN", "").strip()
-    return Credentials(secret_id.strip(), secret_key.strip(), token or None)
+    def __init__(
+        self, event: Any, ctx: Mapping[str, Any], credentials: Credentials | None, runtime: Runtime, cold: bool
+    ):
+        secrets = [*authorization_headers(event), *(credentials.secrets if credentials else ())]
+        self.log = JsonLog(Redactor(secrets), runtime.stream)
+        self.common: dict[str, Any] = {"scf_request_id": str(ctx.get("request_id", "")), "cold_start": cold}
+
+    def emit(self, level: str, message: str, **fields: Any) -> None:
+        self.log.emit(level, message, {**fields, **self.common})
+
+
+def _context(context: Any) -> Mapping[str, Any]:
+    return context if isinstance(context, Mapping) else {}
 
 
 class AutoEnhanceFunction:
     """Container-lifetime state: settings, pooled MPS clients, the cold-start flag."""
 
-    def __init__(
-        self,
-        settings: Settings | ConfigurationError,
-        environ: Mapping[str, str] = os.environ,
-        stream: TextIO | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
-        rand: Callable[[], float] = random.random,
-    ):
+    def __init__(self, settings: Settings, runtime: Runtime | None = None):
         self.settings = settings
-        self._environ = environ
-        self._stream = stream
-        self._sleep, self._clock, self._rand = sleep, clock, rand
+        self.runtime = runtime or Runtime()
         self._clients: dict[str, Any] = {}
         self._cold = True
-        self.session_ids_supported = True
-
-    @classmethod
-    def from_environment(cls, environ: Mapping[str, str] = os.environ, **kwargs: Any) -> AutoEnhanceFunction:
-        try:
-            settings: Settings | ConfigurationError = load_settings(environ)
-        except ConfigurationError as exc:
-            settings = exc
-        return cls(settings, environ, **kwargs)
-
-    # -- one invocation ------------------------------------------------------------------
+        self.session_ids_supported = True  # until an endpoint refuses SessionId
 
     def handle(self, event: Any, context: Any) -> dict[str, Any]:
-        started = self._clock()
-        ctx: Mapping[str, Any] = context if isinstance(context, Mapping) else {}
+        ctx = _context(context)
+        deadline = self.runtime.clock() + time_budget(ctx)
         cold, self._cold = self._cold, False
-        inv = _Invocation(self, event, ctx, started + time_budget(ctx), cold)
-
-        if isinstance(self.settings, ConfigurationError):
-            inv.log.emit(
-                "ERROR",
-                "configuration refused",
-                {"error_code": "InvalidConfiguration", "error": str(self.settings), **inv.common},
-            )
-            raise self.settings
+        inv = _Invocation(self, event, ctx, deadline, cold)
         for warning in self.settings.warnings if cold else ():
-            inv.log.emit("WARN", warning, inv.common)
+            inv.out.emit("WARN", warning)
         try:
             parsed = parse_records(event, inv.function_region, self.settings.region_codes)
         except MalformedEventError as exc:
-            inv.log.emit("ERROR", "malformed event", {"error_code": "MalformedEvent", "error": str(exc), **inv.common})
+            inv.out.emit("ERROR", "malformed event", error_code="MalformedEvent", error=str(exc))
             raise
-
         results = [inv.process(item) for item in parsed]
-        counts = {
-            k: sum(1 for r in results if r["outcome"] == k) for k in ("submitted", "duplicate", "skipped", "failed")
+        logged = inv.logged
+        summary: dict[str, Any] = {
+            **inv.out.common,
+            "records": len(results),
+            **count(r.outcome for r in results),
+            "results": logged,
         }
-        summary: dict[str, Any] = {**inv.common, "records": len(results), **counts, "results": results}
-        failed = [r for r in results if r["outcome"] == "failed"]
+        failed = [f for f in logged if f["outcome"] == Outcome.FAILED.value]
         if failed:
             lines = "; ".join(
-                f"[{r['index']}] {r['bucket'] or '?'}/{r['key'] or '?'}: {r['error_code']}" for r in failed
+                f"[{f['index']}] {f['bucket'] or '?'}/{f['key'] or '?'}: {f['error_code']}" for f in failed
             )
             message = f"{len(failed)} of {len(results)} records not submitted: {lines}"
-            raise RecordsNotSubmittedError(inv.log.redact(message), summary)
+            raise RecordsNotSubmittedError(inv.out.log.redact(message), summary)
         return summary
 
-    def client_for(self, region: str, credentials: Any) -> Any:
+    def client_for(self, region: str, credentials: Credentials) -> Any:
         client = self._clients.get(region)
         if client is None:
             from .mps_client import MpsApi  # imported on first submission: skips stay cheap
 
-            assert isinstance(self.settings, Settings)
             client = MpsApi(self.settings.endpoint, region, credentials, self.settings.http_timeout)
             self._clients[region] = client
         return client
 
 
+class RefusedConfiguration:
+    """A container whose configuration was refused: every invocation says why, sends nothing, and fails."""
+
+    def __init__(self, error: ConfigurationError, runtime: Runtime | None = None):
+        self.error = error
+        self.runtime = runtime or Runtime()
+        self._cold = True
+
+    def handle(self, event: Any, context: Any) -> dict[str, Any]:
+        cold, self._cold = self._cold, False
+        credentials = CredentialProvider(self.runtime.environ).current
+        out = _InvocationLog(event, _context(context), credentials, self.runtime, cold)
+        out.emit("ERROR", "configuration refused", error_code="InvalidConfiguration", error=str(self.error))
+        raise self.error
+
+
+Function = Union[AutoEnhanceFunction, RefusedConfiguration]
+
+
+def load_function(runtime: Runtime | None = None) -> Function:
+    """A container's function object, from its environment (read once per container)."""
+    runtime = runtime or Runtime()
+    try:
+        return AutoEnhanceFunction(load_settings(runtime.environ), runtime)
+    except ConfigurationError as exc:
+        return RefusedConfiguration(exc, runtime)
+
+
 class _Invocation:
-    """Per-invocation state: deadline, credentials, log, common log fields."""
+    """Per-invocation state: deadline, credentials, log, the results logged so far."""
 
     def __init__(self, fn: AutoEnhanceFunction, event: Any, ctx: Mapping[str, Any], deadline: float, cold: bool):
-        self.fn, self.deadline = fn, deadline
-        env = fn._environ
-        self.credentials = read_credentials(env)  # per invocation: SCF rotates the role's keys
+        self.fn, self.runtime = fn, fn.runtime
+        env = self.runtime.environ
+        self.credentials = CredentialProvider(env)  # per invocation: SCF rotates the role's keys
         self.function_region: str | None = env.get("TENCENTCLOUD_REGION") or ctx.get("tencentcloud_region") or None
-        secrets = [*authorization_headers(event), *(self.credentials or ("", "", ""))[1:]]
-        self.log = JsonLog(Redactor(secrets), fn._stream)
-        self.common: dict[str, Any] = {"scf_request_id": str(ctx.get("request_id", "")), "cold_start": cold}
+        self.out = _InvocationLog(event, ctx, self.credentials.current, self.runtime, cold)
+        self.policy = SubmitPolicy(FUNCTION_RETRY, fn.settings.http_timeout, deadline=deadline)
+        self.logged: list[dict[str, Any]] = []  # each result as logged (redacted once, here)
 
-    def process(self, item: CosUploadRecord | RecordError) -> dict[str, Any]:
-        # Redacted once, here: the result is logged, returned, and quoted in a raised error.
-        result: dict[str, Any] = self.log.clean(self._process(item))
-        level = "ERROR" if result["outcome"] == "failed" else "INFO"
-        self.log.emit(level, f"record {result['outcome']}", result, cleaned=True)
-        return result
-
-    def _result(self, item: CosUploadRecord | RecordError, outcome: str, **fields: Any) -> dict[str, Any]:
-        since_event = None
+    def process(self, item: CosUploadRecord | RecordError) -> RecordResult:
+        result = self._process(item)
         if isinstance(item, CosUploadRecord) and item.event_time is not None:
-            since_event = round(time.time() - item.event_time, 3)
-        result: dict[str, Any] = {
-            "index": item.position,
-            "bucket": item.bucket,
-            "key": item.key,
-            "outcome": outcome,
-            "reason": None,
-            "session_id": None,
-            "task_id": None,
-            "mps_request_id": None,
-            "error_code": None,
-            "error": None,
-            "attempts": 0,
-            "latency_ms": None,
-            "since_event_s": since_event,
-            **self.common,
-        }
-        result.update(fields)
+            result = result._replace(since_event_s=round(self.runtime.wall_clock() - item.event_time, 3))
+        fields = self.out.log.clean({**log_fields(result), **self.out.common})
+        level = "ERROR" if result.outcome is Outcome.FAILED else "INFO"
+        self.out.log.emit(level, f"record {result.outcome.value}", fields, cleaned=True)
+        self.logged.append(fields)
         return result
 
-    def _process(self, item: CosUploadRecord | RecordError) -> dict[str, Any]:
+    def _process(self, item: CosUploadRecord | RecordError) -> RecordResult:
         settings = self.fn.settings
-        assert isinstance(settings, Settings)
+        base = RecordResult(item.position, item.bucket, item.key, Outcome.FAILED)
         plan = plan_record(item, settings, send_session_id=self.fn.session_ids_supported)
-        if plan.action != "submit" or plan.params is None:
-            return self._result(
-                item,
-                plan.action,
-                session_id=plan.session_id,
-                reason=plan.reason,
-                error_code=plan.error_code,
-                error=plan.error,
-            )
-        assert isinstance(item, CosUploadRecord)
-        if self.credentials is None:
-            return self._result(
-                item,
-                "failed",
-                session_id=plan.session_id,
-                error_code="MissingCredentials",
-                error=(
-                    "TENCENTCLOUD_SECRETID/TENCENTCLOUD_SECRETKEY are not set: bind an execution role to the "
-                    "function (role: in serverless.yml) so SCF injects temporary credentials"
-                ),
-            )
+        if isinstance(plan, Skip):
+            return base._replace(outcome=Outcome.SKIPPED, reason=plan.reason)
+        if isinstance(plan, Fail):
+            return base._replace(session_id=plan.session_id, error_code=plan.error_code, error=plan.error)
+        assert isinstance(item, CosUploadRecord)  # only a parsed record can be planned for submission
+        base = base._replace(session_id=plan.session_id)
+        credentials = self.credentials.current
+        if credentials is None:
+            return base._replace(error_code="MissingCredentials", error=MISSING_CREDENTIALS)
         region = settings.mps_region or self.function_region or item.region
-        return self._submit(item, plan.params, region, settings.http_timeout)
+        api = self.fn.client_for(region, credentials)
+        from .mps_client import sdk_log_redaction
 
-    def _submit(
-        self, item: CosUploadRecord, params: dict[str, Any], region: str, http_timeout: float
-    ) -> dict[str, Any]:
-        from .mps_client import MpsCallError, sdk_log_redaction
-
-        fn = self.fn
-        client = fn.client_for(region, self.credentials)
-        attempts, refreshed, probing_without_session = 0, False, False
-        session_id = params.get("SessionId")
-        last_code, last_error, last_request_id = "DeadlineExceeded", "", ""
-
-        def failed(error_code: str, error: str, latency: float | None = None) -> dict[str, Any]:
-            return self._result(item, "failed", session_id=session_id, attempts=attempts, latency_ms=latency,
-                                error_code=error_code, error=error, mps_request_id=last_request_id or None)  # fmt: skip
-
-        while True:
-            remaining = self.deadline - fn._clock()
-            if remaining < MIN_CALL_SECONDS:
-                spent = f"invocation time budget exhausted after {attempts} attempt(s)"
-                return failed(last_code, spent + (f"; last error: {last_error}" if last_error else ""))
-            attempts += 1
-            t0 = fn._clock()
-            try:
-                with sdk_log_redaction(self.log.redact):  # the SDK's DEBUG log shows requests and answers
-                    task_id, request_id = client.process_image(params, self.credentials, min(http_timeout, remaining))
-            except MpsCallError as err:
-                latency = round((fn._clock() - t0) * 1000, 1)
-                last_code, last_error, last_request_id = err.code, err.message, err.request_id
-                kind = classify(err.code, err.message, sent_session_id="SessionId" in params)
-                if kind == DUPLICATE:
-                    return self._result(
-                        item,
-                        "duplicate",
-                        session_id=session_id,
-                        attempts=attempts,
-                        latency_ms=latency,
-                        mps_request_id=err.request_id or None,
-                        reason="MPS already has a task for this SessionId (earlier delivery)",
-                    )
-                if kind == SESSION_ID_REJECTED:
-                    params = {k: v for k, v in params.items() if k != "SessionId"}
-                    probing_without_session = True
-                    continue
-                if kind == CREDENTIALS_STALE and not refreshed:
-                    refreshed, fresh = True, read_credentials(fn._environ)
-                    if fresh is not None and fresh != self.credentials:
-                        self.credentials = fresh
-                        continue
-                if kind == TRANSIENT:
-                    delay = backoff_delay(attempts - 1, rand=fn._rand)
-                    if fn._clock() + delay + MIN_CALL_SECONDS <= self.deadline:
-                        fn._sleep(delay)
-                        continue
-                    return failed(
-                        err.code, f"{err.message} (transient; no time left to retry in this invocation)", latency
-                    )
-                return failed(err.code, err.message, latency)
-            latency = round((fn._clock() - t0) * 1000, 1)
-            if probing_without_session and fn.session_ids_supported:
-                fn.session_ids_supported = False
-                self.log.emit(
-                    "WARN",
-                    (
-                        "MPS rejected the SessionId parameter (UnknownParameter); submitting without it from now on "
-                        "in this container. Without SessionId a redelivered event can create a second task."
-                    ),
-                    self.common,
-                )
-            return self._result(
-                item,
-                "submitted",
-                session_id=params.get("SessionId"),
-                attempts=attempts,
-                latency_ms=latency,
-                task_id=task_id,
-                mps_request_id=request_id,
+        with sdk_log_redaction(self.out.log.redact):  # the SDK's DEBUG log shows requests and answers
+            done = submit(api.process_image, plan.request, self.credentials, self.policy, self.runtime)
+        if done.session_id_refused and self.fn.session_ids_supported:
+            self.fn.session_ids_supported = False
+            self.out.emit(
+                "WARN",
+                "MPS rejected the SessionId parameter (UnknownParameter); submitting without it from now on "
+                "in this container. Without SessionId a redelivered event can create a second task.",
             )
+        sent_session_id = "SessionId" in plan.request and not done.session_id_refused
+        return base._replace(
+            outcome=done.outcome,
+            session_id=plan.session_id if sent_session_id or done.outcome is not Outcome.SUBMITTED else None,
+            task_id=done.task_id,
+            mps_request_id=done.mps_request_id,
+            reason=done.reason,
+            error_code=done.error_code,
+            error=done.error,
+            attempts=done.attempts,
+            latency_ms=done.latency_ms,
+        )
 
 
-_function: AutoEnhanceFunction | None = None
+_function: Function | None = None
 
 
 def main_handler(event: Any, context: Any) -> dict[str, Any]:
     """SCF calls this; the function object lives as long as the container."""
     global _function
     if _function is None:
-        _function = AutoEnhanceFunction.from_environment(os.environ)
+        _function = load_function()
     return _function.handle(event, context)
 
 
@@ -309,4 +222,11 @@ def reset_container() -> None:
     _function = None
 
 
-__all__: list[str] = ["AutoEnhanceFunction", "RecordsNotSubmittedError", "main_handler", "reset_container"]
+__all__: list[str] = [
+    "AutoEnhanceFunction",
+    "RecordsNotSubmittedError",
+    "RefusedConfiguration",
+    "load_function",
+    "main_handler",
+    "reset_container",
+]

@@ -14,7 +14,7 @@ import logging
 import re
 import threading
 from collections.abc import Iterator
-from typing import Any, Callable, NamedTuple
+from typing import Any, Callable
 
 from tencentcloud.common.common_client import CommonClient
 from tencentcloud.common.credential import Credential
@@ -23,16 +23,12 @@ from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
 
 from .config import Endpoint
+from .credentials import Credentials
 from .log import REDACTED, Redactor
+from .mps_errors import INVALID_RESPONSE, MpsCallError
 
 MPS_VERSION = "2019-06-12"
 SDK_LOGGER = "tencentcloud_sdk_common"  # the logger every SDK module writes to
-
-
-class Credentials(NamedTuple):
-    secret_id: str
-    secret_key: str
-    token: str | None
 
 
 class _SdkLogScrubber(logging.Filter):
@@ -84,14 +80,6 @@ logging.getLogger(SDK_LOGGER).addFilter(_scrubber)
 sdk_log_redaction = _scrubber.redacting
 
 
-class MpsCallError(Exception):
-    def __init__(self, code: str, message: str, request_id: str = ""):
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
-        self.request_id = request_id
-
-
 class MpsApi:
     """A keep-alive MPS client for one region; reuse it across records and invocations."""
 
@@ -123,14 +111,14 @@ class MpsApi:
                 str(exc.code or "ClientError"), str(exc.message or ""), str(exc.requestId or "")
             ) from None
         except ValueError as exc:  # a 200 whose body is not JSON (proxy page, truncated body)
-            raise MpsCallError("InvalidResponse", f"MPS answer is not JSON: {exc}") from None
+            raise MpsCallError(INVALID_RESPONSE, f"MPS answer is not JSON: {exc}") from None
         except (KeyError, TypeError) as exc:
             # JSON without the envelope's shape ({}, null, an Error without Code/Message): the SDK's
             # error check indexes into it blindly and raises these instead of its own exception.
-            raise MpsCallError("InvalidResponse", f"MPS answer has no readable Response: {exc!r}") from None
+            raise MpsCallError(INVALID_RESPONSE, f"MPS answer has no readable Response: {exc!r}") from None
         response = envelope.get("Response") if isinstance(envelope, dict) else None
         if not isinstance(response, dict):
-            raise MpsCallError("InvalidResponse", f"MPS answer has no Response object: {json.dumps(envelope)[:200]}")
+            raise MpsCallError(INVALID_RESPONSE, f"MPS answer has no Response object: {json.dumps(envelope)[:200]}")
         error = response.get("Error")
         if isinstance(error, dict):
             # The SDK only detects errors when Content-Type is exactly application/json
@@ -147,6 +135,6 @@ class MpsApi:
         task_id = response.get("TaskId")
         if not isinstance(task_id, str) or not task_id:
             raise MpsCallError(
-                "InvalidResponse", "ProcessImage answer has no TaskId", str(response.get("RequestId", ""))
+                INVALID_RESPONSE, "ProcessImage answer has no TaskId", str(response.get("RequestId", ""))
             )
         return task_id, str(response.get("RequestId", ""))

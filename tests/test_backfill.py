@@ -21,8 +21,10 @@ from autoenhance.cos_events import cos_event, cos_record
 from fakes.cos import CosFault
 from fakes.mps import Fault
 from handler.config import load_settings
-from handler.index import AutoEnhanceFunction
-from handler.mps_client import Credentials, MpsApi
+from handler.credentials import CredentialProvider
+from handler.index import load_function
+from handler.mps_client import MpsApi
+from handler.runtime import Runtime
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = Path(sys.executable).parent / "autoenhance"
@@ -35,7 +37,13 @@ class Job:
         self.fake_cos, self.fake_mps = fake_cos, fake_mps
         self.settings = load_settings({"MPS_ENDPOINT": fake_mps.url, **(env or {})})
         c = fake_mps.credential
-        self.creds = Credentials(c.secret_id, c.secret_key, c.token)
+        self.creds = CredentialProvider(
+            {
+                "TENCENTCLOUD_SECRETID": c.secret_id,
+                "TENCENTCLOUD_SECRETKEY": c.secret_key,
+                "TENCENTCLOUD_SESSIONTOKEN": c.token,
+            }
+        )
         options.setdefault("checkpoint", tmp_path / "cp.json")
         self.options = BackfillOptions(fake_cos.bucket, fake_cos.region, **options)
 
@@ -45,7 +53,7 @@ class Job:
             self.options,
             s,
             self.fake_cos.client,
-            lambda: MpsApi(s.endpoint, "ap-guangzhou", self.creds, s.http_timeout),
+            lambda: MpsApi(s.endpoint, "ap-guangzhou", self.creds.current, s.http_timeout),
             self.creds,
         )
         return job.run()
@@ -77,10 +85,10 @@ def test_the_functions_filters_and_loop_guard_apply(fake_cos, fake_mps, tmp_path
     summary = job.run()
     assert summary["counts"] == {"submitted": 2, "skipped": 5}
     rows = {r["key"]: r for r in map(json.loads, (tmp_path / "r.jsonl").read_text().splitlines())}
-    assert rows["in/c.pdf"]["error"].startswith("not an image extension")
-    assert rows["in/folder/"]["error"] == "folder marker"
-    assert rows["in/empty.jpg"]["error"] == "empty object (0 bytes)"
-    assert rows["enhanced/in/x.jpeg"]["error"].startswith("the function's own output")
+    assert rows["in/c.pdf"]["reason"].startswith("not an image extension")
+    assert rows["in/folder/"]["reason"] == "folder marker"
+    assert rows["in/empty.jpg"]["reason"] == "empty object (0 bytes)"
+    assert rows["enhanced/in/x.jpeg"]["reason"].startswith("the function's own output")
 
 
 def test_prefix_suffix_and_since_narrow_the_listing(fake_cos, fake_mps, tmp_path):
@@ -109,7 +117,7 @@ def test_backfill_sends_exactly_what_the_function_would(fake_cos, fake_mps, tmp_
         "TENCENTCLOUD_SECRETKEY": fake_mps.credential.secret_key,
         "TENCENTCLOUD_SESSIONTOKEN": fake_mps.credential.token,
     }
-    fn = AutoEnhanceFunction.from_environment(env, stream=open(os.devnull, "w"))  # noqa: SIM115
+    fn = load_function(Runtime(env, stream=open(os.devnull, "w")))  # noqa: SIM115
     fn.handle(cos_event([cos_record(fake_cos.bucket, fake_cos.region, "uploads/假期 照片/海边+1 100%.jpg")]), {})
     backfilled, triggered = (dict(t.params) for t in fake_mps.backend.tasks)
     assert backfilled.pop("SessionId") != triggered.pop("SessionId")  # different identities...
@@ -130,7 +138,7 @@ def test_existing_outputs_are_skipped_unless_forced(fake_cos, fake_mps, tmp_path
     assert summary["counts"] == {"submitted": 1, "skipped": 1}
     assert summary["output_check"] == "HEAD at the predicted output key"
     rows = {r["key"]: r for r in csv.DictReader((tmp_path / "r.csv").open())}
-    assert rows["in/a.jpg"]["error"] == "output exists: enhanced/in/a.jpeg"
+    assert rows["in/a.jpg"]["reason"] == "output exists: enhanced/in/a.jpeg"
     forced = Job(fake_cos, fake_mps, tmp_path, prefix="in/", force=True, checkpoint=tmp_path / "f.json").run()
     assert forced["counts"] == {"submitted": 1, "duplicate": 1}  # a.jpg now; b.jpg's SessionId already used
 
@@ -193,7 +201,7 @@ def test_permanent_mps_errors_fail_the_object_and_are_reported(fake_cos, fake_mp
 def test_dry_run_submits_nothing(fake_cos, fake_mps, tmp_path):
     seed(fake_cos, ["p/a.jpg", "p/b.txt"])
     summary = Job(fake_cos, fake_mps, tmp_path, dry_run=True).run()
-    assert summary["counts"] == {"would-submit": 1, "skipped": 1}
+    assert summary["counts"] == {"would_submit": 1, "skipped": 1}
     assert fake_mps.backend.calls == []
 
 

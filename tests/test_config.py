@@ -8,6 +8,7 @@ import pytest
 
 from handler.config import ConfigurationError, load_settings
 from handler.image_task import DEFAULT_IMAGE_TASK, ImageTaskError, validate_image_task
+from handler.outputs import guard_prefix
 
 
 def refused(env: dict, tmp_path=None) -> str:
@@ -27,7 +28,7 @@ def test_defaults_are_the_reference_example_into_enhanced():
         }
     )
     assert s.definition is None
-    assert s.output_dir == "/enhanced/" and s.output_guard_prefix == "enhanced/"
+    assert s.output_dir == "/enhanced/" and guard_prefix(s) == "enhanced/"
     assert s.output_bucket is None and s.output_path is None
     assert s.endpoint.url == "https://mps.tencentcloudapi.com"
     assert s.extensions == {"jpg", "jpeg", "png", "bmp", "webp"}
@@ -171,7 +172,7 @@ def test_output_next_to_sources_in_the_same_bucket_is_refused_with_a_fix(env):
 
 def test_output_root_is_allowed_in_another_bucket():
     s = load_settings({"OUTPUT_DIR": "/", "OUTPUT_BUCKET": "out-1250000000"})
-    assert s.output_guard_prefix == ""
+    assert guard_prefix(s) == ""
 
 
 def test_trigger_prefix_inside_the_output_directory_is_refused():
@@ -182,12 +183,12 @@ def test_trigger_prefix_inside_the_output_directory_is_refused():
 def test_output_directory_inside_the_trigger_prefix_is_allowed():
     """The runtime guard skips the outputs' own events, so this cannot loop."""
     s = load_settings({"OUTPUT_DIR": "/uploads/enhanced/", "TRIGGER_PREFIX": "uploads/"})
-    assert s.output_guard_prefix == "uploads/enhanced/"
+    assert guard_prefix(s) == "uploads/enhanced/"
 
 
 def test_absolute_output_path_sets_the_guard_and_warns_about_collisions():
     s = load_settings({"OUTPUT_PATH": "/hd/{inputName}_x.{format}"})
-    assert s.output_guard_prefix == "hd/"
+    assert guard_prefix(s) == "hd/"
     assert any("overwrite" in w for w in s.warnings)
 
 

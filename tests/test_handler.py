@@ -13,7 +13,8 @@ from autoenhance.cos_events import cos_event, cos_record
 from fakes.mps import Fault
 from handler.config import ConfigurationError, load_settings
 from handler.cos_event import MalformedEventError
-from handler.index import AutoEnhanceFunction, RecordsNotSubmittedError
+from handler.index import RecordsNotSubmittedError, load_function
+from handler.runtime import Runtime
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
 BUCKET, REGION = "photos-1250000000", "ap-guangzhou"
@@ -32,8 +33,8 @@ class Harness:
         self.env = {**fake.function_env(), **(env or {})}
         self.stream = io.StringIO()
         self.sleeps: list[float] = []
-        self.fn = AutoEnhanceFunction.from_environment(
-            environ if environ is not None else self.env, stream=self.stream, sleep=self._sleep
+        self.fn = load_function(
+            Runtime(environ if environ is not None else self.env, stream=self.stream, sleep=self._sleep)
         )
 
     def _sleep(self, seconds: float) -> None:
@@ -411,7 +412,7 @@ def test_secrets_never_appear_in_logs_errors_or_return_values(fake_mps):
 
 def test_settings_load_once_per_container(fake_mps, mocker):
     spy = mocker.patch("handler.index.load_settings", wraps=load_settings)
-    fn = AutoEnhanceFunction.from_environment(fake_mps.function_env(), stream=io.StringIO())
+    fn = load_function(Runtime(fake_mps.function_env(), stream=io.StringIO()))
     fn.handle(load("put.json"), CONTEXT)
     fn.handle(load("copy.json"), CONTEXT)
     assert spy.call_count == 1

@@ -26,8 +26,10 @@ from autoenhance.cos_events import cos_event, cos_record
 from fakes.mps import Fault, Reply
 from handler.config import KNOWN_VARIABLES, ConfigurationError, Settings, load_settings
 from handler.cos_event import CosUploadRecord, MalformedEventError, RecordError, parse_records
-from handler.index import AutoEnhanceFunction, RecordsNotSubmittedError, main_handler, reset_container
-from handler.request import SESSION_ID_MAX, UnsafeKeyError, output_dir_for, plan_record, session_id_for
+from handler.index import Function, RecordsNotSubmittedError, load_function, main_handler, reset_container
+from handler.outputs import UnsafeKeyError, output_dir_for
+from handler.plan import SESSION_ID_MAX, Fail, Skip, Submit, plan_record, session_id_for
+from handler.runtime import Runtime
 
 EVENTS = Path(__file__).resolve().parent.parent / "events"
 SAMPLES = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(EVENTS.glob("*.json"))]
@@ -126,7 +128,7 @@ def log_lines(raw: io.BytesIO) -> list[dict[str, Any]]:
     return [json.loads(line) for line in raw.getvalue().decode("utf-8").splitlines()]
 
 
-def invoke(fn: AutoEnhanceFunction, event: Any, context: dict[str, Any] = CONTEXT) -> dict[str, Any]:
+def invoke(fn: Function, event: Any, context: dict[str, Any] = CONTEXT) -> dict[str, Any]:
     """One invocation; the summary whether it returned or raised RecordsNotSubmittedError."""
     try:
         return fn.handle(event, context)
@@ -188,7 +190,7 @@ def test_one_hostile_value_in_any_field_the_parser_reads(path, value):
         assert isinstance(item, (CosUploadRecord, RecordError))
         if isinstance(item, CosUploadRecord):
             assert item.event_time is None or math.isfinite(item.event_time)
-            assert plan_record(item, SETTINGS).action in ("submit", "skipped", "failed")
+            assert isinstance(plan_record(item, SETTINGS), (Submit, Skip, Fail))
 
 
 NOT_PLAIN_NUMBERS = ["²", "١٢٣", "৩", "9" * 5000, "1e999", float("inf"), float("nan")]
@@ -398,7 +400,7 @@ ESCAPING_KEYS = [
 @pytest.mark.parametrize("key", ESCAPING_KEYS, ids=lambda k: repr(k)[:40])
 def test_escaping_key_is_mapped_faithfully_or_refused_clearly(fake_mps, key):
     """Each key: the task's Object is exactly '/' + key under /enhanced/, or the record fails as UnsafeKey."""
-    fn = AutoEnhanceFunction.from_environment(fake_mps.function_env())
+    fn = load_function(Runtime(fake_mps.function_env()))
     with strict_stdout() as out:
         summary = invoke(fn, event_with_key(key))
     [result] = summary["results"]
@@ -419,7 +421,7 @@ def test_escaping_key_is_mapped_faithfully_or_refused_clearly(fake_mps, key):
 @pytest.mark.parametrize("key", ["../x.jpg", "a/../../b.jpg", "a\x00b.jpg", "a\nb.jpg", "\ud800.jpg"])
 def test_keys_that_could_escape_or_cannot_name_an_object_are_refused(fake_mps, key):
     """Dot segments, control characters and lone surrogates (not UTF-8, so no COS key) are UnsafeKey."""
-    fn = AutoEnhanceFunction.from_environment(fake_mps.function_env())
+    fn = load_function(Runtime(fake_mps.function_env()))
     with strict_stdout():
         summary = invoke(fn, event_with_key(key))
     assert summary["results"][0]["error_code"] == "UnsafeKey"
@@ -431,7 +433,7 @@ def test_a_key_mps_rejects_fails_only_its_own_record(fake_mps):
     long_key = "l" * 10_000 + ".jpg"
     event = cos_event([cos_record(BUCKET, REGION, "before.jpg"), cos_record(BUCKET, REGION, "after.jpg")])
     event["Records"].insert(1, event_with_key(long_key)["Records"][0])
-    fn = AutoEnhanceFunction.from_environment(fake_mps.function_env(), stream=io.StringIO())
+    fn = load_function(Runtime(fake_mps.function_env(), stream=io.StringIO()))
     original = fake_mps.backend.respond
 
     def refuse_long_objects(action, headers, body, *args):
@@ -474,7 +476,7 @@ def test_an_unreadable_mps_answer_is_retried_not_a_crash(fake_mps, body):
         return first.pop() if first else original(*args, **kwargs)
 
     fake_mps.backend.respond = respond
-    fn = AutoEnhanceFunction.from_environment(fake_mps.function_env(), stream=io.StringIO(), sleep=lambda s: None)
+    fn = load_function(Runtime(fake_mps.function_env(), stream=io.StringIO(), sleep=lambda s: None))
     summary = fn.handle(PUT, CONTEXT)
     assert summary["submitted"] == 1 and summary["results"][0]["attempts"] == 2
     assert len(fake_mps.backend.tasks) == 1
@@ -503,11 +505,11 @@ def test_output_never_leaves_the_configured_output_directory(out, key):
     assert out_dir == s.output_dir + "".join(p + "/" for p in key.split("/")[:-1] if p)
     record = CosUploadRecord(0, BUCKET, REGION, key, 1, "", "", "r", "cos:ObjectCreated:Put", 1.0, "")
     plan = plan_record(record, s)
-    if plan.action == "submit":
-        assert plan.params is not None and plan.params["OutputDir"] == out_dir
-        assert plan.params["InputInfo"]["CosInputInfo"]["Object"] == "/" + key
+    if isinstance(plan, Submit):
+        assert plan.request["OutputDir"] == out_dir
+        assert plan.request["InputInfo"]["CosInputInfo"]["Object"] == "/" + key
     else:
-        assert plan.action == "skipped" or plan.error_code == "UnsafeKey"
+        assert isinstance(plan, Skip) or plan.error_code == "UnsafeKey"
 
 
 # ---- oversized events -----------------------------------------------------------------------------
@@ -531,7 +533,7 @@ def test_event_near_the_128_kb_async_limit_is_processed_within_the_time_limit(ma
     fake = make_fake_mps(rate_limit_per_second=20)
     event = big_event(116, 0)
     assert 120_000 < len(json.dumps(event).encode()) <= 128 * 1024
-    fn = AutoEnhanceFunction.from_environment(fake.function_env(), stream=io.StringIO())
+    fn = load_function(Runtime(fake.function_env(), stream=io.StringIO()))
     started = time.monotonic()
     summary = fn.handle(event, CONTEXT)
     assert time.monotonic() - started < CONTEXT["time_limit_in_ms"] / 1000
@@ -543,7 +545,7 @@ def test_event_with_thousands_of_records_fails_cleanly_before_the_time_limit(mak
     fake = make_fake_mps(rate_limit_per_second=20)
     event = big_event(3000, 10)
     limit_ms = 3000
-    fn = AutoEnhanceFunction.from_environment(fake.function_env(), stream=io.StringIO())
+    fn = load_function(Runtime(fake.function_env(), stream=io.StringIO()))
     started = time.monotonic()
     with pytest.raises(RecordsNotSubmittedError) as info:
         fn.handle(event, {**CONTEXT, "time_limit_in_ms": limit_ms})

@@ -16,7 +16,8 @@ import pytest
 
 from autoenhance.cos_events import cos_event, cos_record
 from handler.config import ConfigurationError
-from handler.index import AutoEnhanceFunction
+from handler.index import load_function
+from handler.runtime import Runtime
 
 MAX_HOPS = 20  # a loop would keep generating events; a correct system stops after two
 
@@ -28,20 +29,26 @@ class Cloud:
         self.events: deque = deque()
         self.outcomes: list[dict] = []
         c = fake_mps.credential
-        self.env = {"MPS_ENDPOINT": fake_mps.url, "TENCENTCLOUD_SECRETID": c.secret_id,
-                    "TENCENTCLOUD_SECRETKEY": c.secret_key, "TENCENTCLOUD_SESSIONTOKEN": c.token,
-                    "TENCENTCLOUD_REGION": fake_cos.region, **env}
-        self.fn = AutoEnhanceFunction.from_environment(self.env, stream=io.StringIO())
+        self.env = {
+            "MPS_ENDPOINT": fake_mps.url,
+            "TENCENTCLOUD_SECRETID": c.secret_id,
+            "TENCENTCLOUD_SECRETKEY": c.secret_key,
+            "TENCENTCLOUD_SESSIONTOKEN": c.token,
+            "TENCENTCLOUD_REGION": fake_cos.region,
+            **env,
+        }
+        self.fn = load_function(Runtime(self.env, stream=io.StringIO()))
         fake_cos.backend.on_object_created(self._on_write)
         self._tasks_seen = 0
 
     def _on_write(self, obj) -> None:
         if obj.bucket in self.trigger_buckets and obj.key.startswith(self.trigger_prefix):
-            self.events.append(cos_event([cos_record(obj.bucket, obj.region, obj.key, size=obj.size,
-                                                     event_time=int(obj.time))]))
+            self.events.append(
+                cos_event([cos_record(obj.bucket, obj.region, obj.key, size=obj.size, event_time=int(obj.time))])
+            )
 
     def _mps_writes_outputs(self) -> None:
-        for task in self.mps.backend.tasks[self._tasks_seen:]:
+        for task in self.mps.backend.tasks[self._tasks_seen :]:
             out = self.mps.backend.output_path_for(task)
             self.cos.backend.put_object(out.bucket, out.path.lstrip("/"), size=90_000)
         self._tasks_seen = len(self.mps.backend.tasks)
@@ -59,10 +66,13 @@ class Cloud:
         return hops
 
 
-@pytest.mark.parametrize(("env", "prefix"), [
-    ({}, ""),  # defaults: same bucket, outputs under /enhanced/, a trigger on the whole bucket
-    ({"OUTPUT_DIR": "/uploads/enhanced/", "TRIGGER_PREFIX": "uploads/"}, "uploads/"),  # output inside the prefix
-])
+@pytest.mark.parametrize(
+    ("env", "prefix"),
+    [
+        ({}, ""),  # defaults: same bucket, outputs under /enhanced/, a trigger on the whole bucket
+        ({"OUTPUT_DIR": "/uploads/enhanced/", "TRIGGER_PREFIX": "uploads/"}, "uploads/"),  # output inside the prefix
+    ],
+)
 def test_one_upload_one_task_and_the_output_event_is_skipped(fake_cos, fake_mps, env, prefix):
     cloud = Cloud(fake_cos, fake_mps, env, (fake_cos.bucket,), prefix)
     invocations = cloud.upload("uploads/cat.jpg")
@@ -83,8 +93,9 @@ def test_output_outside_the_trigger_prefix_never_invokes_the_function_again(fake
 
 def test_output_bucket_that_also_triggers_the_function_does_not_loop(fake_cos, fake_mps):
     fake_cos.backend.create_bucket("processed-1250000000", fake_cos.region)
-    cloud = Cloud(fake_cos, fake_mps, {"OUTPUT_BUCKET": "processed-1250000000"},
-                  (fake_cos.bucket, "processed-1250000000"), "")
+    cloud = Cloud(
+        fake_cos, fake_mps, {"OUTPUT_BUCKET": "processed-1250000000"}, (fake_cos.bucket, "processed-1250000000"), ""
+    )
     assert cloud.upload("in/cat.jpg") == 2
     assert len(fake_mps.backend.tasks) == 1
     assert cloud.outcomes[1]["bucket"] == "processed-1250000000" and cloud.outcomes[1]["outcome"] == "skipped"
@@ -98,11 +109,17 @@ def test_many_uploads_each_give_exactly_one_task(fake_cos, fake_mps):
     assert sorted(per_object) == sorted(f"/uploads/{i}.png" for i in range(15))
 
 
-@pytest.mark.parametrize("env", [{"OUTPUT_DIR": "/"}, {"OUTPUT_PATH": "/{inputName}_hd.{format}"},
-                                 {"OUTPUT_DIR": "/enhanced/", "TRIGGER_PREFIX": "enhanced/in/"}])
+@pytest.mark.parametrize(
+    "env",
+    [
+        {"OUTPUT_DIR": "/"},
+        {"OUTPUT_PATH": "/{inputName}_hd.{format}"},
+        {"OUTPUT_DIR": "/enhanced/", "TRIGGER_PREFIX": "enhanced/in/"},
+    ],
+)
 def test_a_configuration_that_would_loop_is_refused_before_any_request(fake_cos, fake_mps, env):
     cloud = Cloud(fake_cos, fake_mps, env, (fake_cos.bucket,), "")
     with pytest.raises(ConfigurationError):
         cloud.upload("uploads/cat.jpg")
     assert fake_mps.backend.calls == []
-    assert json.loads(cloud.fn._stream.getvalue().splitlines()[0])["error_code"] == "InvalidConfiguration"
+    assert json.loads(cloud.fn.runtime.stream.getvalue().splitlines()[0])["error_code"] == "InvalidConfiguration"

@@ -7,22 +7,12 @@ import pytest
 from autoenhance.cos_events import cos_event, cos_record
 from handler.config import load_settings
 from handler.cos_event import CosUploadRecord, parse_records
-from handler.outcomes import (
-    CREDENTIALS_STALE,
-    DUPLICATE,
-    PERMANENT,
-    SESSION_ID_REJECTED,
-    TRANSIENT,
-    backoff_delay,
-    classify,
-)
-from handler.request import (
-    UnsafeKeyError,
-    build_process_image_request,
-    session_id_for,
-    skip_reason,
-    writes_next_to_sources,
-)
+from handler.outputs import UnsafeKeyError, writes_next_to_sources
+from handler.plan import build_process_image_request, session_id_for, skip_reason
+from handler.retry import ErrorKind, RetryPolicy, classify
+
+TRANSIENT, DUPLICATE, PERMANENT = ErrorKind.TRANSIENT, ErrorKind.DUPLICATE, ErrorKind.PERMANENT
+SESSION_ID_REJECTED, CREDENTIALS_STALE = ErrorKind.SESSION_ID_REJECTED, ErrorKind.CREDENTIALS_STALE
 
 BUCKET, REGION = "photos-1250000000", "ap-guangzhou"
 
@@ -131,8 +121,8 @@ def test_own_output_guard_applies_to_the_output_bucket_only():
 
 def test_output_root_in_another_bucket_never_loops_back():
     s = load_settings({"OUTPUT_BUCKET": "out-1250000000", "OUTPUT_DIR": "/"})
-    assert not writes_next_to_sources(record(), s)
-    assert writes_next_to_sources(record()._replace(bucket="out-1250000000"), s)
+    assert not writes_next_to_sources(record().bucket, s)
+    assert writes_next_to_sources("out-1250000000", s)
 
 
 # -- SessionId ------------------------------------------------------------------------------
@@ -178,10 +168,10 @@ def test_different_objects_do_not_collide():
     ("code", "kind"),
     [
         ("InvalidParameterValue.SessionId", DUPLICATE),
-        ("RequestLimitExceeded", TRANSIENT),
-        ("RequestLimitExceeded.UinLimitExceeded", TRANSIENT),
-        ("RequestLimitExceeded.IPLimitExceeded", TRANSIENT),
-        ("RequestLimitExceeded.GlobalRegionUinLimitExceeded", TRANSIENT),
+        ("RequestLimitExceeded", ErrorKind.THROTTLED),
+        ("RequestLimitExceeded.UinLimitExceeded", ErrorKind.THROTTLED),
+        ("RequestLimitExceeded.IPLimitExceeded", ErrorKind.THROTTLED),
+        ("RequestLimitExceeded.GlobalRegionUinLimitExceeded", ErrorKind.THROTTLED),
         ("InternalError", TRANSIENT),
         ("InternalError.DBError", TRANSIENT),
         ("ServerNetworkError", TRANSIENT),
@@ -208,8 +198,9 @@ def test_unknown_parameter_without_session_id_is_permanent():
 
 
 def test_backoff_is_full_jitter_exponential_and_capped():
-    assert backoff_delay(0, rand=lambda: 1.0) == pytest.approx(0.2)
-    assert backoff_delay(3, rand=lambda: 1.0) == pytest.approx(1.6)
-    assert backoff_delay(20, rand=lambda: 1.0) == 5.0
-    assert backoff_delay(3, rand=lambda: 0.0) == 0.0
-    assert backoff_delay(3, rand=lambda: 0.5) == pytest.approx(0.8)
+    policy = RetryPolicy()
+    assert policy.backoff(0, rand=lambda: 1.0) == pytest.approx(0.2)
+    assert policy.backoff(3, rand=lambda: 1.0) == pytest.approx(1.6)
+    assert policy.backoff(20, rand=lambda: 1.0) == 5.0
+    assert policy.backoff(3, rand=lambda: 0.0) == 0.0
+    assert policy.backoff(3, rand=lambda: 0.5) == pytest.approx(0.8)

@@ -29,7 +29,8 @@ from autoenhance.cos_events import cos_event, cos_record
 from fakes.mps import Fault
 from handler.config import ConfigurationError
 from handler.cos_event import MalformedEventError
-from handler.index import AutoEnhanceFunction, RecordsNotSubmittedError
+from handler.index import RecordsNotSubmittedError, load_function
+from handler.runtime import Runtime
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = Path(sys.executable).parent / "autoenhance"
@@ -137,7 +138,7 @@ def run(env: dict[str, str], event: Any, context: dict[str, Any] = CONTEXT, time
     root.setLevel(logging.DEBUG)
     outcomes: list[dict[str, Any] | BaseException] = []
     try:
-        fn = AutoEnhanceFunction.from_environment(env, stream=stream)
+        fn = load_function(Runtime(env, stream=stream))
         for _ in range(times):
             try:
                 outcomes.append(fn.handle(copy.deepcopy(event), context))

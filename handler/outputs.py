@@ -1,0 +1,150 @@
+"""Where a record's output goes, and which keys are the function's own outputs.
+
+One module decides every output location question, so the function, check-config, the deploy
+check and backfill cannot disagree:
+
+- `output_location`: the bucket, region and OutputDir/OutputPath a record's request carries;
+- `predicted_output_key`: the key MPS will write (for backfill's "output exists" check);
+- `guard_prefix` / `is_own_output`: the loop guard, so an output never becomes a new task;
+- `loop_problems` (refused at start-up) and `retrigger_warning` (costs invocations, warned).
+
+MPS writes `OutputPath` (default `{inputName}.{format}`) under `OutputDir`, in the output bucket
+(docs/tencent-cloud.md#output-naming). The function mirrors the input's directory under
+OUTPUT_DIR, so `a/b/c.jpg` goes to `/enhanced/a/b/`.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from typing import Any, NamedTuple, Protocol
+
+
+class OutputSettings(Protocol):
+    """The part of `handler.config.Settings` that decides outputs."""
+
+    @property
+    def output_bucket(self) -> str | None: ...  # None: the uploaded object's own bucket
+    @property
+    def output_region(self) -> str | None: ...  # None: the input's region
+    @property
+    def output_dir(self) -> str: ...  # '/x/' form
+    @property
+    def output_path(self) -> str | None: ...
+    @property
+    def trigger_prefix(self) -> str | None: ...
+    @property
+    def image_task(self) -> dict[str, Any] | None: ...
+    @property
+    def definition(self) -> int | None: ...
+
+
+class UnsafeKeyError(ValueError):
+    """A key whose mirrored output directory could leave the configured output directory."""
+
+
+class OutputLocation(NamedTuple):
+    bucket: str
+    region: str
+    output_dir: str  # OutputDir as sent: OUTPUT_DIR + the input's directory
+    output_path: str | None  # OutputPath as sent (None: MPS's default name)
+
+
+DEFAULT_NAME = "{inputName}.{format}"
+
+
+def guard_prefix(s: OutputSettings) -> str:
+    """Key prefix (no leading '/') under which this function's outputs land in the output bucket."""
+    if s.output_path and s.output_path.startswith("/"):
+        static = s.output_path.split("{", 1)[0]
+        return static[: static.rfind("/") + 1].lstrip("/")
+    return s.output_dir.lstrip("/")
+
+
+def is_own_output(bucket: str, key: str, s: OutputSettings) -> bool:
+    """An object the function wrote: submitting it would loop (one task per output, forever)."""
+    guard = guard_prefix(s)
+    return bool(guard) and bucket == (s.output_bucket or bucket) and key.startswith(guard)
+
+
+def writes_next_to_sources(bucket: str, s: OutputSettings) -> bool:
+    """Output in the input's own bucket with no output directory: every output re-triggers."""
+    return guard_prefix(s) == "" and (s.output_bucket or bucket) == bucket
+
+
+def output_dir_for(key: str, s: OutputSettings) -> str:
+    """OUTPUT_DIR + the input's directory, e.g. 'a/b/c.jpg' -> '/enhanced/a/b/'."""
+    parts = key.split("/")[:-1]
+    if any(p in (".", "..") for p in parts):
+        raise UnsafeKeyError(f"key {key!r} has '.' or '..' path segments; its output could leave {s.output_dir}")
+    return s.output_dir + "".join(p + "/" for p in parts if p)
+
+
+def output_location(bucket: str, region: str, key: str, s: OutputSettings) -> OutputLocation:
+    return OutputLocation(
+        bucket=s.output_bucket or bucket,
+        region=s.output_region or region,
+        output_dir=output_dir_for(key, s),
+        output_path=s.output_path,
+    )
+
+
+def predicted_output_key(bucket: str, region: str, key: str, s: OutputSettings) -> str | None:
+    """The key MPS will write this object's output to, when the configuration determines it.
+
+    None when the name depends on a template (Definition) or on OutputPath variables other than
+    {inputName}, {inputFormat} and {format}. {format} is the lowercased EncodeConfig.Format,
+    else the input's own extension.
+    """
+    if s.definition is not None or s.image_task is None:
+        return None
+    where = output_location(bucket, region, key, s)
+    filename = posixpath.basename(key)
+    name, dot, extension = filename.rpartition(".")
+    if not dot:
+        name, extension = filename, ""
+    fmt = str((s.image_task.get("EncodeConfig") or {}).get("Format") or extension).lower()
+    rendered = (where.output_path or DEFAULT_NAME).replace("{inputName}", name)
+    rendered = rendered.replace("{inputFormat}", extension).replace("{format}", fmt)
+    if "{" in rendered:
+        return None
+    path = rendered if rendered.startswith("/") else where.output_dir + rendered
+    return path.lstrip("/")
+
+
+def loop_problems(s: OutputSettings) -> list[str]:
+    """Configurations whose outputs would re-trigger the function without end (refused at start-up)."""
+    problems: list[str] = []
+    guard = guard_prefix(s)
+    same_bucket = s.output_bucket is None
+    if same_bucket and guard == "":
+        problems.append(
+            "output would land next to the uploaded images in the same bucket: each output would "
+            "trigger the function again (and may overwrite its source). Set OUTPUT_DIR to a "
+            "directory such as /enhanced/ (outputs there are skipped), or OUTPUT_BUCKET to another bucket"
+        )
+    prefix = s.trigger_prefix
+    if same_bucket and guard and prefix is not None and prefix.startswith(guard):
+        problems.append(
+            f"TRIGGER_PREFIX={prefix!r} lies inside the output directory /{guard}: every upload the "
+            "trigger delivers would be skipped as the function's own output. Move OUTPUT_DIR outside "
+            "the trigger prefix or write to another OUTPUT_BUCKET"
+        )
+    return problems
+
+
+def retriggers(s: OutputSettings, trigger_prefix: str | None) -> bool:
+    """Outputs land where a trigger with this prefix fires: skipped, but one invocation each."""
+    return s.output_bucket is None and guard_prefix(s).startswith(trigger_prefix or "")
+
+
+def retrigger_warning(s: OutputSettings) -> str | None:
+    """check-config's warning when outputs re-trigger the function (TRIGGER_PREFIX as the trigger's)."""
+    if not retriggers(s, s.trigger_prefix):
+        return None
+    return (
+        f"outputs under /{guard_prefix(s)} are in the watched bucket"
+        + ("" if s.trigger_prefix is None else f" and inside TRIGGER_PREFIX={s.trigger_prefix!r}")
+        + ": each output re-triggers the function, which skips it (one wasted invocation per image). "
+        "Give the COS trigger a prefix filter that excludes the output directory (and set TRIGGER_PREFIX "
+        "to the same value), or write to another OUTPUT_BUCKET"
+    )

@@ -1,0 +1,146 @@
+"""The one submit path: call ProcessImage for one record until it is done, for the function and backfill.
+
+`submit` owns every decision between "here is the request" and "here is what happened": the
+classification of each answer (handler/retry.py), backoff, the deadline, resending without
+SessionId when an endpoint refuses it, one credential refresh when the token expired, and the
+pacing of a shared rate limiter. What differs between the function and backfill is only the
+`SubmitPolicy` they pass: a deadline for the function, attempts and a limiter for backfill.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, NamedTuple, Protocol
+
+from .credentials import CredentialProvider, Credentials
+from .mps_errors import MpsCallError
+from .results import Outcome
+from .retry import ErrorKind, RetryPolicy, answer_may_be_lost, classify
+from .runtime import Runtime
+
+# (request, credentials, timeout seconds) -> (TaskId, RequestId); raises MpsCallError.
+ProcessImage = Callable[[dict[str, Any], Credentials, float], "tuple[str, str]"]
+
+
+class Limiter(Protocol):
+    """Spaces calls across workers (backfill's PacedLimiter)."""
+
+    def acquire(self) -> None: ...
+    def throttled(self) -> None: ...
+    def succeeded(self) -> None: ...
+
+
+class SubmitPolicy(NamedTuple):
+    retry: RetryPolicy
+    http_timeout: float  # the longest one call may take (MPS_TIMEOUT_SECONDS)
+    deadline: float | None = None  # runtime.clock() time after which no call starts (the function's)
+    limiter: Limiter | None = None  # shared pacing; with one, throttled attempts are not counted
+    stopping: Callable[[], bool] = lambda: False  # backfill's Ctrl-C: retry nothing more
+    duplicate_reason: str = "MPS already has a task for this SessionId (earlier delivery)"
+
+
+class Submitted(NamedTuple):
+    """How one record's submission ended; the caller adds the record's identity."""
+
+    outcome: Outcome  # SUBMITTED, DUPLICATE or FAILED
+    attempts: int
+    task_id: str | None = None
+    mps_request_id: str | None = None
+    latency_ms: float | None = None
+    reason: str | None = None
+    error_code: str | None = None
+    error: str | None = None
+    session_id_refused: bool = False  # the endpoint refused SessionId: sent without it
+    throttled: int = 0  # attempts MPS answered with RequestLimitExceeded
+
+
+def _lost_answer_reason(attempt: int, code: str) -> str:
+    return (
+        f"MPS already has a task for this SessionId: attempt {attempt} of this invocation got no "
+        f"answer ({code}) and most likely created it. MPS gives no TaskId for a duplicate and cannot "
+        "look a task up by SessionId: find it by input and time in the MPS console task list "
+        "(or DescribeTasks)"
+    )
+
+
+def submit(
+    process_image: ProcessImage,
+    request: dict[str, Any],
+    credentials: CredentialProvider,
+    policy: SubmitPolicy,
+    runtime: Runtime,
+) -> Submitted:
+    clock, retry = runtime.clock, policy.retry
+    attempts = throttled = 0
+    refreshed = refused = False
+    lost_at: tuple[int, str] | None = None  # the first attempt whose answer never arrived
+    last: MpsCallError | None = None
+
+    def ended(outcome: Outcome, **fields: Any) -> Submitted:
+        return Submitted(outcome, attempts, session_id_refused=refused, throttled=throttled, **fields)
+
+    def failed(code: str, error: str, latency: float | None = None) -> Submitted:
+        request_id = last.request_id if last is not None and last.request_id else None
+        return ended(Outcome.FAILED, error_code=code, error=error, latency_ms=latency, mps_request_id=request_id)
+
+    while True:
+        timeout = policy.http_timeout
+        if policy.deadline is not None:
+            remaining = policy.deadline - clock()
+            if remaining < retry.min_call_seconds:
+                spent = f"invocation time budget exhausted after {attempts} attempt(s)"
+                if last is None:
+                    return failed("DeadlineExceeded", spent)
+                return failed(last.code, f"{spent}; last error: {last.message}")
+            timeout = min(timeout, remaining)
+        if policy.limiter is not None:
+            policy.limiter.acquire()
+        attempts += 1
+        started = clock()
+        try:
+            task_id, request_id = process_image(request, credentials.current, timeout)  # type: ignore[arg-type]
+        except MpsCallError as err:
+            latency = round((clock() - started) * 1000, 1)
+            last = err
+            kind = classify(err.code, sent_session_id="SessionId" in request)
+            if kind is ErrorKind.DUPLICATE:
+                if policy.limiter is not None:
+                    policy.limiter.succeeded()
+                reason = _lost_answer_reason(*lost_at) if lost_at is not None else policy.duplicate_reason
+                return ended(
+                    Outcome.DUPLICATE, latency_ms=latency, reason=reason, mps_request_id=err.request_id or None
+                )
+            if kind is ErrorKind.SESSION_ID_REJECTED:
+                request = {k: v for k, v in request.items() if k != "SessionId"}
+                refused = True
+                continue
+            if kind is ErrorKind.CREDENTIALS_STALE and not refreshed:
+                refreshed = True
+                if credentials.refresh():
+                    continue
+            if kind is ErrorKind.THROTTLED:
+                throttled += 1
+                if policy.limiter is not None:
+                    policy.limiter.throttled()  # the limiter slows every worker down; not a failure
+                    if policy.stopping():
+                        return failed(err.code, err.message, latency)
+                    continue
+            if kind in (ErrorKind.TRANSIENT, ErrorKind.THROTTLED):
+                if lost_at is None and answer_may_be_lost(err.code):
+                    lost_at = (attempts, err.code)
+                counted = attempts - (throttled if policy.limiter is not None else 0)
+                if retry.max_attempts is not None and counted >= retry.max_attempts:
+                    return failed(err.code, f"{err.message} (transient; gave up after {counted} attempts)", latency)
+                if policy.stopping():
+                    return failed(err.code, f"{err.message} (transient; stopped before retrying)", latency)
+                delay = retry.backoff(counted - 1, runtime.rand)
+                if policy.deadline is not None and clock() + delay + retry.min_call_seconds > policy.deadline:
+                    return failed(
+                        err.code, f"{err.message} (transient; no time left to retry in this invocation)", latency
+                    )
+                runtime.sleep(delay)
+                continue
+            return failed(err.code, err.message, latency)
+        if policy.limiter is not None:
+            policy.limiter.succeeded()
+        latency = round((clock() - started) * 1000, 1)
+        return ended(Outcome.SUBMITTED, task_id=task_id, mps_request_id=request_id, latency_ms=latency)
