@@ -19,7 +19,7 @@ from typing import Any, Union
 from .config import ConfigurationError, Settings, load_settings
 from .cos_event import CosUploadRecord, MalformedEventError, RecordError, authorization_headers, parse_records
 from .credentials import MISSING_CREDENTIALS, CredentialProvider, Credentials
-from .log import JsonLog, Redactor
+from .log import JsonLog, Redactor, printable
 from .plan import Fail, Skip, plan_record
 from .results import Outcome, RecordResult, count, log_fields
 from .retry import FUNCTION_RETRY
@@ -28,6 +28,10 @@ from .submit import SubmitPolicy, submit
 
 DEFAULT_TIME_LIMIT_MS = 3000  # SCF's default timeout, assumed when the context lacks one
 MAX_MARGIN_SECONDS = 2.0  # kept back from the time limit to return cleanly (and log)
+# What one record costs outside MPS calls (parse, plan, log), until this invocation has measured
+# it. Each record's calls stop early enough to leave twice that for every record still to log:
+# on a small SCF instance the CPU share is small, and thousands of log lines take real time.
+FIRST_RECORD_COST_SECONDS = 0.0002
 
 
 class RecordsNotSubmittedError(RuntimeError):
@@ -88,7 +92,7 @@ class AutoEnhanceFunction:
         except MalformedEventError as exc:
             inv.out.emit("ERROR", "malformed event", error_code="MalformedEvent", error=str(exc))
             raise
-        results = [inv.process(item) for item in parsed]
+        results = [inv.process(item, records_left=len(parsed) - i) for i, item in enumerate(parsed)]
         logged = inv.logged
         summary: dict[str, Any] = {
             **inv.out.common,
@@ -101,7 +105,7 @@ class AutoEnhanceFunction:
             lines = "; ".join(
                 f"[{f['index']}] {f['bucket'] or '?'}/{f['key'] or '?'}: {f['error_code']}" for f in failed
             )
-            message = f"{len(failed)} of {len(results)} records not submitted: {lines}"
+            message = printable(f"{len(failed)} of {len(results)} records not submitted: {lines}")
             raise RecordsNotSubmittedError(inv.out.log.redact(message), summary)
         return summary
 
@@ -152,10 +156,22 @@ class _Invocation:
         self.credentials = CredentialProvider(env)  # per invocation: SCF rotates the role's keys
         self.function_region: str | None = env.get("TENCENTCLOUD_REGION") or ctx.get("tencentcloud_region") or None
         self.out = _InvocationLog(event, ctx, self.credentials.current, self.runtime, cold)
+        self.deadline = deadline
         self.policy = SubmitPolicy(FUNCTION_RETRY, fn.settings.http_timeout, deadline=deadline)
         self.logged: list[dict[str, Any]] = []  # each result as logged (redacted once, here)
+        self._spent_outside_calls = 0.0  # by the records processed so far
+        self._calling = 0.0  # time inside submit() for the current record
 
-    def process(self, item: CosUploadRecord | RecordError) -> RecordResult:
+    def _reserve(self, records_left: int) -> float:
+        """Time to keep back for finishing (planning and logging) the records not yet done."""
+        done = len(self.logged)
+        per_record = max(FIRST_RECORD_COST_SECONDS, self._spent_outside_calls / done if done else 0.0)
+        return 2 * per_record * records_left
+
+    def process(self, item: CosUploadRecord | RecordError, records_left: int = 1) -> RecordResult:
+        clock = self.runtime.clock
+        started, self._calling = clock(), 0.0
+        self.policy = self.policy._replace(deadline=self.deadline - self._reserve(records_left))
         result = self._process(item)
         if isinstance(item, CosUploadRecord) and item.event_time is not None:
             result = result._replace(since_event_s=round(self.runtime.wall_clock() - item.event_time, 3))
@@ -163,6 +179,7 @@ class _Invocation:
         level = "ERROR" if result.outcome is Outcome.FAILED else "INFO"
         self.out.log.emit(level, f"record {result.outcome.value}", fields, cleaned=True)
         self.logged.append(fields)
+        self._spent_outside_calls += clock() - started - self._calling
         return result
 
     def _process(self, item: CosUploadRecord | RecordError) -> RecordResult:
@@ -182,8 +199,10 @@ class _Invocation:
         api = self.fn.client_for(region, credentials)
         from .mps_client import sdk_log_redaction
 
+        calling = self.runtime.clock()
         with sdk_log_redaction(self.out.log.redact):  # the SDK's DEBUG log shows requests and answers
             done = submit(api.process_image, plan.request, self.credentials, self.policy, self.runtime)
+        self._calling = self.runtime.clock() - calling
         if done.session_id_refused and self.fn.session_ids_supported:
             self.fn.session_ids_supported = False
             self.out.emit(

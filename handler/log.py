@@ -79,3 +79,12 @@ class JsonLog:
         if isinstance(value, (list, tuple)):
             return [self.clean(v) for v in value]
         return self.redact(str(value))
+
+
+_UNPRINTABLE = {c: f"\\x{c:02x}" for c in (*range(32), 127, *range(0x80, 0xA0))}
+_UNPRINTABLE.update({0x2028: "\\u2028", 0x2029: "\\u2029"})  # line separators some log viewers honour
+
+
+def printable(text: str) -> str:
+    """`text` with control characters escaped: a crafted key cannot forge a line in a plain-text message."""
+    return text.translate(_UNPRINTABLE)

@@ -26,6 +26,7 @@ from .config import Endpoint
 from .credentials import Credentials
 from .log import REDACTED, Redactor
 from .mps_errors import INVALID_RESPONSE, MpsCallError
+from .transport import DEADLINE, call_deadline, install_deadline, transport_error_code
 
 MPS_VERSION = "2019-06-12"
 SDK_LOGGER = "tencentcloud_sdk_common"  # the logger every SDK module writes to
@@ -80,6 +81,29 @@ logging.getLogger(SDK_LOGGER).addFilter(_scrubber)
 sdk_log_redaction = _scrubber.redacting
 
 
+def _call_error(exc: Exception, timeout: float) -> MpsCallError:
+    """What went wrong with one call, as the code the retry policy classifies."""
+    if isinstance(exc, TencentCloudSDKException) and exc.code != "ClientNetworkError":
+        # MPS's own error envelope, or the SDK's code for a non-200 status (ServerNetworkError).
+        return MpsCallError(str(exc.code or "ClientError"), str(exc.message or ""), str(exc.requestId or ""))
+    code = transport_error_code(exc)
+    detail = str(exc.message) if isinstance(exc, TencentCloudSDKException) else f"{type(exc).__name__}: {exc}"
+    if code == DEADLINE:
+        return MpsCallError(code, f"no complete answer within {timeout:.2f} s, the time this call had: {detail}")
+    if code is not None:
+        return MpsCallError(code, detail)
+    if isinstance(exc, TencentCloudSDKException):
+        return MpsCallError("ClientNetworkError", detail)
+    if isinstance(exc, ValueError):  # a 200 whose body is not JSON (proxy page, truncated body)
+        return MpsCallError(INVALID_RESPONSE, f"MPS answer is not JSON: {exc}")
+    if isinstance(exc, (KeyError, TypeError)):
+        # JSON without the envelope's shape ({}, null, an Error without Code/Message): the SDK's
+        # error check indexes into it blindly and raises these instead of its own exception.
+        return MpsCallError(INVALID_RESPONSE, f"MPS answer has no readable Response: {exc!r}")
+    # Not a transport fault: a defect here or in the SDK. Permanent, so it is not retried blindly.
+    return MpsCallError(f"ClientError.{type(exc).__name__}", str(exc))
+
+
 class MpsApi:
     """A keep-alive MPS client for one region; reuse it across records and invocations."""
 
@@ -90,6 +114,7 @@ class MpsApi:
         self._credentials = credentials
         _scrubber.remember(credentials)
         self._client = CommonClient("mps", MPS_VERSION, Credential(*credentials), region, profile)
+        install_deadline(self._client.request.conn._session)
 
     def _use(self, credentials: Credentials, timeout: float) -> None:
         if credentials != self._credentials:
@@ -103,19 +128,13 @@ class MpsApi:
         self._client.request.conn.timeout = timeout
 
     def call(self, action: str, params: dict[str, Any], credentials: Credentials, timeout: float) -> dict[str, Any]:
+        """One call, over within `timeout` seconds whatever the server does; every failure is an MpsCallError."""
         self._use(credentials, timeout)
         try:
-            envelope = self._client.call_json(action, params)
-        except TencentCloudSDKException as exc:
-            raise MpsCallError(
-                str(exc.code or "ClientError"), str(exc.message or ""), str(exc.requestId or "")
-            ) from None
-        except ValueError as exc:  # a 200 whose body is not JSON (proxy page, truncated body)
-            raise MpsCallError(INVALID_RESPONSE, f"MPS answer is not JSON: {exc}") from None
-        except (KeyError, TypeError) as exc:
-            # JSON without the envelope's shape ({}, null, an Error without Code/Message): the SDK's
-            # error check indexes into it blindly and raises these instead of its own exception.
-            raise MpsCallError(INVALID_RESPONSE, f"MPS answer has no readable Response: {exc!r}") from None
+            with call_deadline(timeout):
+                envelope = self._client.call_json(action, params)
+        except Exception as exc:  # noqa: BLE001  (the edge: nothing but MpsCallError leaves it)
+            raise _call_error(exc, timeout) from None
         response = envelope.get("Response") if isinstance(envelope, dict) else None
         if not isinstance(response, dict):
             raise MpsCallError(INVALID_RESPONSE, f"MPS answer has no Response object: {json.dumps(envelope)[:200]}")

@@ -57,8 +57,8 @@ def _lost_answer_reason(attempt: int, code: str) -> str:
     return (
         f"MPS already has a task for this SessionId: attempt {attempt} of this invocation got no "
         f"answer ({code}) and most likely created it. MPS gives no TaskId for a duplicate and cannot "
-        "look a task up by SessionId: find it by input and time in the MPS console task list "
-        "(or DescribeTasks)"
+        "look a task up by SessionId, so the TaskId is unknown: find the task by its input and creation "
+        "time in the MPS console's task list or with DescribeImageTasks (docs/tencent-cloud.md#finding-a-task)"
     )
 
 
