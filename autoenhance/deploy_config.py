@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from handler.config import ConfigurationError, load_settings
+from handler.outputs import guard_prefix, retriggers
 from handler.regions import is_full_region
 
 TOP_LEVEL = {"org", "app", "stage", "component", "name", "inputs"}
@@ -162,11 +163,10 @@ def _trigger_problems(inputs: dict[str, Any], variables: Mapping[str, Any], code
         problems.append(
             f"environment TRIGGER_PREFIX={settings.trigger_prefix!r} must equal the trigger's filter prefix {flt['prefix']!r}"
         )
-    guard = settings.output_guard_prefix
     # The suffix is ignored on purpose: how MPS renders {format} (.jpg or .jpeg) is undocumented.
-    if settings.output_bucket is None and guard.startswith(flt["prefix"]):
+    if retriggers(settings, flt["prefix"]):
         problems.append(
-            f"outputs under /{guard} match the trigger's prefix {flt['prefix']!r}: every output would invoke the "
-            "function again (it skips them, but each costs an invocation). Use a prefix that excludes the output directory"
+            f"outputs under /{guard_prefix(settings)} match the trigger's prefix {flt['prefix']!r}: every output would "
+            "invoke the function again (it skips them, but each costs an invocation). Use a prefix that excludes the output directory"
         )
     return problems

@@ -301,3 +301,17 @@ def test_usage_errors_exit_2(env):
     assert run(env).returncode == 2
     assert run(env, "replay").returncode == 2
     assert run(env, "replay", "events/put.json", "--repeat", "0").returncode == 2
+
+
+def test_live_credentials_are_read_trimmed_and_missing_ones_named(monkeypatch):
+    """The CLI reads keys only through handler.credentials.read_credentials (a pasted CRLF is trimmed)."""
+    from autoenhance.local.credentials import MissingCredentialsError, require_live_credentials
+
+    monkeypatch.setenv("TENCENTCLOUD_SECRETID", " FAKEIDliveUser00000000000000000000\r\n")
+    monkeypatch.setenv("TENCENTCLOUD_SECRETKEY", "liveUserSecret000000000000000000\n")
+    monkeypatch.setenv("TENCENTCLOUD_SESSIONTOKEN", "  ")
+    creds = require_live_credentials()
+    assert creds == ("FAKEIDliveUser00000000000000000000", "liveUserSecret000000000000000000", None)
+    monkeypatch.setenv("TENCENTCLOUD_SECRETKEY", " \t")
+    with pytest.raises(MissingCredentialsError, match="TENCENTCLOUD_SECRETKEY not set"):
+        require_live_credentials()

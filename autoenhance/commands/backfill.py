@@ -1,0 +1,182 @@
+"""`autoenhance backfill`: the command that enhances the images already in a bucket.
+
+Arguments, the choice between the embedded fakes and --live, the COS client, and the closing
+summary. The engine (listing, pacing, checkpoints) is `autoenhance/backfill.py`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any, Callable
+
+from handler.credentials import Credentials
+
+from ..local.credentials import environment_credentials, require_live_credentials
+from ..local.fake_cloud import embedded_cos, embedded_mps
+from .common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, UsageError, full_region_of_bucket, settings
+from .handler_results import backfill_failed, describe_backfill_counts
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = subparsers.add_parser(
+        "backfill",
+        help="enhance the images already in a bucket (resumable, rate-paced)",
+        description="List the bucket page by page and submit every image the function would "
+        "submit, with the same filters, mapping, loop guard and configuration, at MPS's rate "
+        "limit, skipping objects whose output exists. Embedded fakes by default; --live for real.",
+    )
+    p.add_argument("--bucket", required=True, help="full bucket name NAME-APPID")
+    p.add_argument("--region", required=True, help="the bucket's region, e.g. ap-guangzhou")
+    p.add_argument("--prefix", default="", help="only keys under this prefix")
+    p.add_argument(
+        "--suffix", action="append", metavar="S", help="only keys ending with S (repeatable; case-sensitive)"
+    )
+    p.add_argument("--since", metavar="DATE", help="only objects modified at or after DATE (ISO 8601, UTC if no zone)")
+    p.add_argument("--dry-run", action="store_true", help="list and decide, submit nothing")
+    p.add_argument("--force", action="store_true", help="submit even when the output already exists")
+    p.add_argument(
+        "--checkpoint", metavar="FILE", help="where to keep progress (default backfill-BUCKET.checkpoint.json)"
+    )
+    p.add_argument(
+        "--resume", metavar="FILE", help="continue from this checkpoint without resubmitting finished objects"
+    )
+    p.add_argument("--report", metavar="FILE", help="write key -> outcome rows (.csv: CSV, otherwise JSON lines)")
+    p.add_argument(
+        "--rate",
+        type=float,
+        default=20.0,
+        help="ProcessImage calls per second (default 20, MPS's limit; lower it to leave room for the live trigger)",
+    )
+    p.add_argument("--workers", type=int, default=8, help="requests in flight (default 8)")
+    p.add_argument(
+        "--live", action="store_true", help="real COS and MPS with TENCENTCLOUD_SECRETID/SECRETKEY[/SESSIONTOKEN]"
+    )
+    p.add_argument("--demo-objects", type=int, default=60, help=argparse.SUPPRESS)
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    region = full_region_of_bucket(args.bucket, args.region)
+    try:
+        since = dt.datetime.fromisoformat(args.since) if args.since else None
+    except ValueError:
+        raise UsageError(f"--since {args.since!r} is not an ISO 8601 date or time (e.g. 2026-01-31)") from None
+    if since is not None and since.tzinfo is None:
+        since = since.replace(tzinfo=dt.timezone.utc)
+    if args.rate <= 0 or args.workers < 1:
+        raise UsageError("--rate must be positive and --workers at least 1")
+    if args.resume and not os.path.exists(args.resume):
+        raise UsageError(f"--resume {args.resume}: no such checkpoint file")
+    from qcloud_cos.cos_exception import CosClientError, CosServiceError
+
+    try:
+        return _backfill_target(args, region, since)
+    except CosServiceError as exc:
+        print(
+            f"autoenhance backfill: COS answered {exc.get_status_code()} {exc.get_error_code()}: "
+            f"{exc.get_error_msg()} (bucket {args.bucket}, region {region})",
+            file=sys.stderr,
+        )
+    except CosClientError as exc:
+        print(f"autoenhance backfill: cannot reach COS: {exc}", file=sys.stderr)
+    return EXIT_FAILED
+
+
+def cos_client_factory(region: str, credentials: Credentials, endpoint: str | None) -> Callable[[], Any]:
+    """Makes COS clients signed with `credentials`; `endpoint` (http://host:port) replaces the real one."""
+    from urllib.parse import urlsplit
+
+    from qcloud_cos import CosConfig, CosS3Client
+
+    conf: dict[str, Any] = {
+        "Region": region,
+        "SecretId": credentials.secret_id,
+        "SecretKey": credentials.secret_key,
+        "Token": credentials.token,
+    }
+    if endpoint:
+        parts = urlsplit(endpoint)
+        conf.update(IP=parts.hostname, Port=parts.port, Scheme=parts.scheme)
+
+    def make() -> Any:
+        return CosS3Client(CosConfig(**conf), retry=1)
+
+    return make
+
+
+def _backfill_target(args: argparse.Namespace, region: str, since: Any) -> int:
+    if args.live:
+        operator = require_live_credentials()  # one account: the same keys for COS and MPS
+        endpoint = os.environ.get("COS_ENDPOINT")  # e.g. http://127.0.0.1:9100, a local fake
+        return _run_backfill(args, region, since, cos_client_factory(region, operator, endpoint))
+    settings()
+    from fakes.identities import COS_ROLE
+
+    with embedded_mps() as mps, embedded_cos(args.bucket, region, args.prefix, args.demo_objects) as cos:
+        print(
+            f"embedded fakes: MPS {mps.url}, COS {cos.url} holding {args.demo_objects} demo objects "
+            "(use --live for your real bucket)",
+            file=sys.stderr,
+        )
+        cos_keys = Credentials(COS_ROLE.secret_id, COS_ROLE.secret_key, COS_ROLE.token)
+        return _run_backfill(args, region, since, cos_client_factory(region, cos_keys, cos.url))
+
+
+def _run_backfill(args: argparse.Namespace, region: str, since: Any, cos_clients: Callable[[], Any]) -> int:
+    from pathlib import Path
+
+    from handler.credentials import CredentialProvider
+    from handler.mps_client import MpsApi
+
+    from ..backfill import Backfill, BackfillOptions, progress_printer
+
+    config = settings()
+    keys = environment_credentials()  # refuses, naming the variables, when there are none
+    creds = CredentialProvider(os.environ)  # the operator's, or the embedded fake MPS's while it runs
+    mps_region = config.mps_region or region
+    checkpoint = Path(args.resume or args.checkpoint or f"backfill-{args.bucket}.checkpoint.json")
+    options = BackfillOptions(
+        bucket=args.bucket,
+        region=region,
+        prefix=args.prefix,
+        suffixes=tuple(args.suffix or ()),
+        since=since,
+        dry_run=args.dry_run,
+        force=args.force,
+        rate=args.rate,
+        workers=args.workers,
+        checkpoint=checkpoint,
+        resume=bool(args.resume),
+        report=Path(args.report) if args.report else None,
+    )
+    try:
+        job = Backfill(
+            options,
+            config,
+            cos_clients,
+            lambda: MpsApi(config.endpoint, mps_region, keys, config.http_timeout),
+            creds,
+            progress_printer(sys.stderr),
+        )
+    except ValueError as exc:  # an unusable checkpoint
+        raise UsageError(str(exc)) from None
+    summary = job.run()
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+    print(
+        f"backfill {args.bucket}/{args.prefix}: listed {summary['listed']}, "
+        + describe_backfill_counts(summary, args.dry_run)
+    )
+    print(
+        f"  {summary['submitted_per_s']:.1f} submitted/s over {summary['elapsed_s']:.1f} s; "
+        f"throttled {summary['throttled']} time(s); output-exists check: {summary['output_check']}"
+    )
+    print(f"  checkpoint: {summary['checkpoint']}" + (f"; report: {args.report}" if args.report else ""))
+    if summary["interrupted"]:
+        print(f"  interrupted: resume with --resume {summary['checkpoint']}")
+        return EXIT_INTERRUPTED
+    return EXIT_FAILED if backfill_failed(summary) else EXIT_OK

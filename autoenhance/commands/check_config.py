@@ -1,0 +1,48 @@
+"""`autoenhance check-config`: load the configuration as the function does and show its effect.
+
+Prints the effective task, output location and filters, and warns where outputs would
+re-trigger the function. A configuration the function would refuse exits 2 with its message.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from handler.outputs import guard_prefix, retrigger_warning
+
+from .common import EXIT_OK, settings
+
+
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = subparsers.add_parser(
+        "check-config",
+        help="load and validate the configuration the function will use",
+        description="Load the configuration from the environment exactly as the function does, "
+        "print the effective task, output location and filters, and warn about loops.",
+    )
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    s = settings()
+    task = {"Definition": s.definition} if s.definition is not None else {"ImageTask": s.image_task}
+    print("Task:            " + json.dumps(task, ensure_ascii=False))
+    same_bucket = "(the uploaded object's own bucket)"
+    print(f"Output bucket:   {s.output_bucket or same_bucket}")
+    print(f"Output region:   {s.output_region or '(the input region)'}")
+    print(f"Output dir:      {s.output_dir}<input directory>/" + (f"  path: {s.output_path}" if s.output_path else ""))
+    print(f"Skipped as own output: keys under /{guard_prefix(s)} in the output bucket")
+    print(f"Image extensions: {', '.join(sorted(s.extensions))}")
+    print(
+        f"MPS endpoint:    {s.endpoint.url}  region: {s.mps_region or '(function region)'}  timeout: {s.http_timeout:g} s"
+    )
+    print(f"Task fingerprint (part of every SessionId): {s.fingerprint}")
+    warnings = list(s.warnings)
+    retrigger = retrigger_warning(s)
+    if retrigger:
+        warnings.append(retrigger)
+    for w in warnings:
+        print(f"warning: {w}")
+    print("configuration OK")
+    return EXIT_OK

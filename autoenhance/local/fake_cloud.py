@@ -1,0 +1,92 @@
+"""The embedded fake cloud: the fake MPS and fake COS, started in-process on loopback ports.
+
+Without `--live`, commands run against these instead of Tencent Cloud: no credentials or
+network needed. The fakes accept only the fake keys of `fakes/identities.py`, which
+`embedded_mps` puts in the environment where the function reads its execution role's keys.
+
+The fake MPS keeps its tasks and SessionIds in a small state file between runs, so
+`autoenhance replay` followed by `autoenhance status TASK_ID` works, and replaying the same
+event twice shows MPS's SessionId de-duplication, as it would in the cloud.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from .demo_bucket import seed_demo_bucket
+from .scf import patched_environ
+
+
+def state_file() -> Path:
+    """Where the fake MPS's tasks live between runs: $AUTOENHANCE_STATE_DIR, else the user cache."""
+    root = os.environ.get("AUTOENHANCE_STATE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache"), "autoenhance"
+    )
+    return Path(root) / "fake-mps-state.json"
+
+
+def save_state(backend: Any, path: Path) -> None:
+    tasks = [
+        {
+            "task_id": t.task_id,
+            "session_id": t.session_id,
+            "params": t.params,
+            "created_at": t.created_at,
+            "secret_id": t.secret_id,
+            "region": t.region,
+        }
+        for t in backend.tasks
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"tasks": tasks}, ensure_ascii=False), encoding="utf-8")
+    tmp.replace(path)  # atomic: a crash never leaves half a state file
+
+
+def load_state(backend: Any, path: Path) -> None:
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return  # no state yet, or unreadable: start empty
+    backend.restore_tasks(saved.get("tasks", []))
+
+
+@contextlib.contextmanager
+def embedded_mps(fresh: bool = False, rate_limit: float | None = 20) -> Iterator[Any]:
+    """Start the fake MPS on a free loopback port and point the function's environment at it."""
+    from fakes.identities import MPS_ROLE
+    from fakes.mps import FakeMpsServer, MpsBackend
+
+    # A random seed: TaskIds must not repeat across runs that share the state file.
+    backend = MpsBackend(rate_limit_per_second=rate_limit, seed=int.from_bytes(os.urandom(8), "big"))
+    backend.add_credential(*MPS_ROLE)
+    path = state_file()
+    if not fresh:
+        load_state(backend, path)
+    with FakeMpsServer(backend) as server, patched_environ({"MPS_ENDPOINT": server.url, **MPS_ROLE.environ()}):
+        try:
+            yield server
+        finally:
+            save_state(backend, path)
+
+
+@contextlib.contextmanager
+def embedded_cos(bucket: str, region: str, prefix: str, demo_objects: int) -> Iterator[Any]:
+    """A fake COS on a free loopback port holding `bucket`, seeded with demo objects.
+
+    It accepts `fakes.identities.COS_ROLE`'s keys.
+    """
+    from fakes.cos import CosBackend, FakeCosServer
+    from fakes.identities import COS_ROLE
+
+    backend = CosBackend()
+    backend.create_bucket(bucket, region)
+    backend.add_credential(*COS_ROLE)
+    seed_demo_bucket(backend, bucket, prefix, demo_objects)
+    with FakeCosServer(backend) as server:
+        yield server
