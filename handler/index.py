@@ -114,7 +114,8 @@ class AutoEnhanceFunction:
         if client is None:
             from .mps_client import MpsApi  # imported on first submission: skips stay cheap
 
-            client = MpsApi(self.settings.endpoint, region, credentials, self.settings.http_timeout)
+            s = self.settings
+            client = MpsApi(s.endpoint, region, credentials, s.http_timeout, clock=self.runtime.clock)
             self._clients[region] = client
         return client
 

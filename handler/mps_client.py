@@ -13,6 +13,7 @@ import json
 import logging
 import re
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any, Callable
 
@@ -26,7 +27,7 @@ from .config import Endpoint
 from .credentials import Credentials
 from .log import REDACTED, Redactor
 from .mps_errors import INVALID_RESPONSE, MpsCallError
-from .transport import DEADLINE, call_deadline, install_deadline, transport_error_code
+from .transport import CONNECT_FAILED, CONNECTION_LOST, DEADLINE, call_deadline, install_deadline, transport_error_code
 
 MPS_VERSION = "2019-06-12"
 SDK_LOGGER = "tencentcloud_sdk_common"  # the logger every SDK module writes to
@@ -87,7 +88,10 @@ def _call_error(exc: Exception, timeout: float) -> MpsCallError:
         # MPS's own error envelope, or the SDK's code for a non-200 status (ServerNetworkError).
         return MpsCallError(str(exc.code or "ClientError"), str(exc.message or ""), str(exc.requestId or ""))
     code = transport_error_code(exc)
-    detail = str(exc.message) if isinstance(exc, TencentCloudSDKException) else f"{type(exc).__name__}: {exc}"
+    wrapped = isinstance(exc, TencentCloudSDKException)  # the SDK wraps what fails before the headers arrive
+    if code == CONNECT_FAILED and not wrapped:
+        code = CONNECTION_LOST  # raised while reading an answer: the request did reach MPS
+    detail = str(exc.message) if wrapped else f"{type(exc).__name__}: {exc}"
     if code == DEADLINE:
         return MpsCallError(code, f"no complete answer within {timeout:.2f} s, the time this call had: {detail}")
     if code is not None:
@@ -107,7 +111,15 @@ def _call_error(exc: Exception, timeout: float) -> MpsCallError:
 class MpsApi:
     """A keep-alive MPS client for one region; reuse it across records and invocations."""
 
-    def __init__(self, endpoint: Endpoint, region: str, credentials: Credentials, timeout: float):
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        region: str,
+        credentials: Credentials,
+        timeout: float,
+        clock: Callable[[], float] = time.monotonic,  # what the call's deadline is measured on
+    ):
+        self._clock = clock
         http = HttpProfile(protocol=endpoint.scheme, endpoint=endpoint.host, reqTimeout=timeout)
         # en-US: error messages end up in logs read by people who may not read Chinese.
         profile = ClientProfile(httpProfile=http, language="en-US")
@@ -131,7 +143,7 @@ class MpsApi:
         """One call, over within `timeout` seconds whatever the server does; every failure is an MpsCallError."""
         self._use(credentials, timeout)
         try:
-            with call_deadline(timeout):
+            with call_deadline(timeout, self._clock):
                 envelope = self._client.call_json(action, params)
         except Exception as exc:  # noqa: BLE001  (the edge: nothing but MpsCallError leaves it)
             raise _call_error(exc, timeout) from None

@@ -24,7 +24,7 @@ import ssl
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Callable
 
 import requests
 import urllib3
@@ -32,7 +32,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-_call = threading.local()  # .deadline (time.monotonic() seconds) and .expired, per calling thread
+_call = threading.local()  # .deadline, .clock and .expired, per calling thread
 
 
 class DeadlineExceeded(socket.timeout):
@@ -40,15 +40,15 @@ class DeadlineExceeded(socket.timeout):
 
 
 @contextlib.contextmanager
-def call_deadline(seconds: float) -> Iterator[None]:
-    """Every socket operation of the calls made inside ends by `seconds` from now."""
-    deadline = time.monotonic() + seconds
-    _call.deadline, _call.expired = deadline, False
+def call_deadline(seconds: float, clock: Callable[[], float] = time.monotonic) -> Iterator[None]:
+    """Every socket operation of the calls made inside ends by `seconds` from now on `clock`."""
+    deadline = clock() + seconds
+    _call.deadline, _call.clock, _call.expired = deadline, clock, False
     try:
         yield
     finally:
         # A read whose timeout the deadline shortened ends as an ordinary timeout: tell them apart by the time.
-        _call.expired = _call.expired or time.monotonic() >= deadline - 0.005
+        _call.expired = _call.expired or clock() >= deadline - 0.005
         _call.deadline = None
 
 
@@ -61,7 +61,7 @@ def _time_left(limit: float | None) -> float | None:
     deadline = getattr(_call, "deadline", None)
     if deadline is None:
         return limit
-    left = deadline - time.monotonic()
+    left = deadline - _call.clock()
     if left <= 0:
         _call.expired = True
         raise DeadlineExceeded("the call's deadline passed")
