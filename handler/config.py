@@ -157,12 +157,11 @@ def _endpoint(value: str | None, problems: list[str]) -> Endpoint:
     return Endpoint(parts.scheme or "https", parts.netloc)
 
 
-def load_settings(env: Mapping[str, str], base_dir: str | None = None) -> Settings:
-    """Parse and validate; `base_dir` anchors a relative MPS_IMAGE_TASK_FILE (default: code root)."""
-    problems: list[str] = []
-    warnings: list[str] = []
-    base_dir = base_dir or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Each parser reads one variable (or one group), appends what is wrong to `problems`, and returns
+# the value to use (a placeholder when it is wrong: every problem is reported in one error).
 
+
+def _unknown_variables(env: Mapping[str, str], problems: list[str]) -> None:
     for name in sorted(env):
         if name.startswith(_OWN_PREFIXES) and name not in KNOWN_VARIABLES:
             import difflib  # only on this error path
@@ -171,65 +170,86 @@ def load_settings(env: Mapping[str, str], base_dir: str | None = None) -> Settin
             hint = f"did you mean {close[0]}?" if close else f"known: {', '.join(KNOWN_VARIABLES)}"
             problems.append(f"{name}: unknown variable; {hint}")
 
-    image_task, definition = _load_task(env, base_dir, problems)
 
-    output_bucket = env.get("OUTPUT_BUCKET") or None
-    if output_bucket and not _BUCKET.fullmatch(output_bucket):
+def _output_bucket(env: Mapping[str, str], problems: list[str]) -> str | None:
+    bucket = env.get("OUTPUT_BUCKET") or None
+    if bucket and not _BUCKET.fullmatch(bucket):
         problems.append(
-            f"OUTPUT_BUCKET={output_bucket!r}: must be the full bucket name <name>-<appid>, e.g. photos-1250000000"
+            f"OUTPUT_BUCKET={bucket!r}: must be the full bucket name <name>-<appid>, e.g. photos-1250000000"
         )
-    regions = {n: env.get(n) or None for n in ("OUTPUT_REGION", "MPS_REGION")}
-    for name, region in regions.items():
-        if region and not is_full_region(region):
-            problems.append(f"{name}={region!r}: must be a full region name such as ap-guangzhou")
+    return bucket
 
-    output_dir = _clean_dir(env.get("OUTPUT_DIR", DEFAULT_OUTPUT_DIR), "OUTPUT_DIR", problems)
-    output_path = env.get("OUTPUT_PATH") or None
-    if output_path is not None:
-        if not output_path.endswith(".{format}"):
+
+def _full_region(env: Mapping[str, str], name: str, problems: list[str]) -> str | None:
+    region = env.get(name) or None
+    if region and not is_full_region(region):
+        problems.append(f"{name}={region!r}: must be a full region name such as ap-guangzhou")
+    return region
+
+
+def _output_path(env: Mapping[str, str], problems: list[str]) -> str | None:
+    path = env.get("OUTPUT_PATH") or None
+    if path is not None:
+        if not path.endswith(".{format}"):
             problems.append(
-                f"OUTPUT_PATH={output_path!r}: MPS requires it to end with .{{format}}, e.g. {{inputName}}_hd.{{format}}"
+                f"OUTPUT_PATH={path!r}: MPS requires it to end with .{{format}}, e.g. {{inputName}}_hd.{{format}}"
             )
-        if ".." in output_path.split("/") or any(ord(c) < 32 for c in output_path):
-            problems.append(f"OUTPUT_PATH={output_path!r}: '..' segments and control characters are not allowed")
+        if ".." in path.split("/") or any(ord(c) < 32 for c in path):
+            problems.append(f"OUTPUT_PATH={path!r}: '..' segments and control characters are not allowed")
+    return path
 
-    raw_ext = env.get("IMAGE_EXTENSIONS")
-    extensions = frozenset(
-        e.strip().lstrip(".").lower() for e in (raw_ext.split(",") if raw_ext else DEFAULT_EXTENSIONS) if e.strip()
-    )
+
+def _extensions(env: Mapping[str, str], problems: list[str]) -> frozenset[str]:
+    raw = env.get("IMAGE_EXTENSIONS")
+    listed = raw.split(",") if raw else DEFAULT_EXTENSIONS
+    extensions = frozenset(e.strip().lstrip(".").lower() for e in listed if e.strip())
     if not extensions:
-        problems.append(f"IMAGE_EXTENSIONS={raw_ext!r}: list at least one extension, e.g. jpg,png")
+        problems.append(f"IMAGE_EXTENSIONS={raw!r}: list at least one extension, e.g. jpg,png")
+    return extensions
 
+
+def _region_codes(env: Mapping[str, str], problems: list[str]) -> Mapping[str, str]:
     try:
-        region_codes = parse_code_overrides(env.get("COS_REGION_CODES", ""))
+        return parse_code_overrides(env.get("COS_REGION_CODES", ""))
     except RegionError as exc:
         problems.append(str(exc))
-        region_codes = {}
+        return {}
 
-    timeout_text = env.get("MPS_TIMEOUT_SECONDS", "")
-    http_timeout = DEFAULT_HTTP_TIMEOUT
-    if timeout_text:
-        try:
-            http_timeout = float(timeout_text)
-            if not 0 < http_timeout <= 900:
-                raise ValueError
-        except ValueError:
-            problems.append(f"MPS_TIMEOUT_SECONDS={timeout_text!r}: must be a number of seconds in (0, 900]")
 
+def _http_timeout(env: Mapping[str, str], problems: list[str]) -> float:
+    text = env.get("MPS_TIMEOUT_SECONDS", "")
+    if not text:
+        return DEFAULT_HTTP_TIMEOUT
+    try:
+        seconds = float(text)
+        if not 0 < seconds <= 900:
+            raise ValueError
+    except ValueError:
+        problems.append(f"MPS_TIMEOUT_SECONDS={text!r}: must be a number of seconds in (0, 900]")
+        return DEFAULT_HTTP_TIMEOUT
+    return seconds
+
+
+def load_settings(env: Mapping[str, str], base_dir: str | None = None) -> Settings:
+    """Parse and validate; `base_dir` anchors a relative MPS_IMAGE_TASK_FILE (default: code root)."""
+    problems: list[str] = []
+    base_dir = base_dir or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    _unknown_variables(env, problems)
+    image_task, definition = _load_task(env, base_dir, problems)
     settings = Settings(
         image_task=image_task,
         definition=definition,
         resource_id=env.get("MPS_RESOURCE_ID") or None,
-        output_bucket=output_bucket,
-        output_region=regions["OUTPUT_REGION"],
-        output_dir=output_dir,
-        output_path=output_path,
-        mps_region=regions["MPS_REGION"],
+        output_bucket=_output_bucket(env, problems),
+        output_region=_full_region(env, "OUTPUT_REGION", problems),
+        output_dir=_clean_dir(env.get("OUTPUT_DIR", DEFAULT_OUTPUT_DIR), "OUTPUT_DIR", problems),
+        output_path=_output_path(env, problems),
+        mps_region=_full_region(env, "MPS_REGION", problems),
         endpoint=_endpoint(env.get("MPS_ENDPOINT"), problems),
-        http_timeout=http_timeout,
-        extensions=extensions,
+        http_timeout=_http_timeout(env, problems),
+        extensions=_extensions(env, problems),
         trigger_prefix=env.get("TRIGGER_PREFIX") or None,
-        region_codes=region_codes,
+        region_codes=_region_codes(env, problems),
     )
     problems.extend(loop_problems(settings))
     if problems:
@@ -237,6 +257,7 @@ def load_settings(env: Mapping[str, str], base_dir: str | None = None) -> Settin
         secrets = [env.get(n) or "" for n in ("TENCENTCLOUD_SECRETKEY", "TENCENTCLOUD_SESSIONTOKEN")]
         redact = Redactor([*secrets, *(s.strip() for s in secrets)])
         raise ConfigurationError([redact(p) for p in problems])
+    warnings: list[str] = []
     if settings.output_path and settings.output_path.startswith("/"):
         warnings.append(
             "OUTPUT_PATH is absolute: every output lands in one directory, so two inputs with the same "

@@ -88,10 +88,13 @@ def _call_error(exc: Exception, timeout: float) -> MpsCallError:
         # MPS's own error envelope, or the SDK's code for a non-200 status (ServerNetworkError).
         return MpsCallError(str(exc.code or "ClientError"), str(exc.message or ""), str(exc.requestId or ""))
     code = transport_error_code(exc)
-    wrapped = isinstance(exc, TencentCloudSDKException)  # the SDK wraps what fails before the headers arrive
-    if code == CONNECT_FAILED and not wrapped:
-        code = CONNECTION_LOST  # raised while reading an answer: the request did reach MPS
-    detail = str(exc.message) if wrapped else f"{type(exc).__name__}: {exc}"
+    # The SDK wraps what fails before the answer's headers arrive; what it raises raw came later.
+    if isinstance(exc, TencentCloudSDKException):
+        detail = str(exc.message)
+    else:
+        detail = f"{type(exc).__name__}: {exc}"
+        if code == CONNECT_FAILED:
+            code = CONNECTION_LOST  # raised while reading an answer: the request did reach MPS
     if code == DEADLINE:
         return MpsCallError(code, f"no complete answer within {timeout:.2f} s, the time this call had: {detail}")
     if code is not None:
