@@ -185,6 +185,23 @@ def test_transient_cos_and_mps_errors_are_retried(fake_cos, fake_mps, tmp_path):
     assert len(fake_mps.backend.tasks) == 5
 
 
+@pytest.mark.parametrize(
+    "fault",
+    [Fault.cut_body(), Fault.cut_body(sent_bytes=10), Fault.bad_encoding("gzip"), Fault.lost_answer()],
+    ids=["cut-after-headers", "cut-mid-body", "bad-content-encoding", "lost-answer"],
+)
+def test_transport_faults_after_the_task_was_created_are_duplicates_not_failures(fake_cos, fake_mps, tmp_path, fault):
+    """The same submit path as the function: the cut answer is retried, and the retry finds its own task."""
+    seed(fake_cos, ["p/a.jpg", "p/b.jpg"])
+    fake_mps.backend.inject(fault, times=1)
+    summary = Job(fake_cos, fake_mps, tmp_path, report=tmp_path / "r.jsonl").run()
+    assert summary["counts"] == {"submitted": 1, "duplicate": 1}
+    assert len(fake_mps.backend.tasks) == 2
+    rows = [json.loads(line) for line in (tmp_path / "r.jsonl").read_text().splitlines()]
+    [duplicate] = [r for r in rows if r["outcome"] == "duplicate"]
+    assert "got no answer (NetworkError." in duplicate["reason"]
+
+
 def test_permanent_mps_errors_fail_the_object_and_are_reported(fake_cos, fake_mps, tmp_path):
     seed(fake_cos, ["p/a.jpg", "p/b.jpg"])
     fake_mps.backend.inject(Fault.error("FailedOperation.InvalidMpsUser"), times=1)

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from autoenhance.cos_events import cos_event, cos_record
-from fakes.mps import FakeMpsServer, MpsBackend
+from fakes.identities import OPERATOR
+from fakes.mps import FakeMpsServer, Fault, MpsBackend
 from handler.cos_event import CosUploadRecord, parse_records
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -182,6 +183,21 @@ def test_live_uses_the_environment_credentials_and_endpoint(env):
     assert "[live MPS]" in r.stdout
     assert [t.secret_id for t in backend.tasks] == ["FAKEIDliveUser00000000000000000000"]
     assert "liveUserSecret" not in r.stdout + r.stderr
+
+
+@pytest.mark.parametrize("fault", [Fault.cut_body(), Fault.bad_encoding("gzip"), Fault.stall_body(1.5)])
+def test_live_against_a_faulty_endpoint_reports_each_record(env, fault):
+    """A cut, mislabelled or stalled answer from the real endpoint: no traceback; the task was created
+    before the answer broke, so the retry finds it and says whose it is."""
+    backend = MpsBackend(rate_limit_per_second=None)
+    backend.add_credential(OPERATOR.secret_id, OPERATOR.secret_key)
+    backend.inject(fault)
+    with FakeMpsServer(backend) as server:
+        live_env = {**env, "MPS_ENDPOINT": server.url, "MPS_TIMEOUT_SECONDS": "0.5", **OPERATOR.environ()}
+        r = run(live_env, "replay", "events/put.json", "--live")
+    assert "Traceback" not in r.stderr, r.stderr
+    assert r.returncode == 0 and "duplicate" in r.stdout and "got no answer (NetworkError." in r.stdout, r.stdout
+    assert len(backend.tasks) == 1
 
 
 # -- generate-event ----------------------------------------------------------------------------
