@@ -1,0 +1,73 @@
+"""Where outputs go: handler/outputs.py and the fake MPS's own reading of MPS's naming agree on one table.
+
+The fake MPS decides where a task's output lands independently (from the request it received,
+as MPS documents OutputDir/OutputPath); handler/outputs.py predicts the same key for backfill's
+"output exists" check. Both are held against the same cases here, so neither can drift alone.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+
+from autoenhance.cos_events import cos_event, cos_record
+from handler.config import load_settings
+from handler.index import load_function
+from handler.outputs import predicted_output_key, retrigger_warning, retriggers
+from handler.runtime import Runtime
+
+BUCKET, REGION, OTHER = "photos-1250000000", "ap-guangzhou", "out-1250000000"
+WEBP = json.dumps({"EncodeConfig": {"Format": "WebP", "Quality": 80}})
+NO_FORMAT = json.dumps({"EnhanceConfig": {"SuperResolution": {"Switch": "ON"}}})
+
+CASES = [
+    # (key, configuration, output bucket, output key)
+    ("uploads/a/cat.jpg", {}, BUCKET, "enhanced/uploads/a/cat.jpeg"),
+    ("cat.png", {}, BUCKET, "enhanced/cat.jpeg"),
+    ("a/b.jpg", {"MPS_IMAGE_TASK": WEBP}, BUCKET, "enhanced/a/b.webp"),
+    ("a/b.png", {"MPS_IMAGE_TASK": NO_FORMAT}, BUCKET, "enhanced/a/b.png"),
+    ("a/b.webp", {"OUTPUT_PATH": "{inputName}_hd.{format}"}, BUCKET, "enhanced/a/b_hd.jpeg"),
+    ("a/b.png", {"OUTPUT_PATH": "{inputName}.{inputFormat}.{format}"}, BUCKET, "enhanced/a/b.png.jpeg"),
+    ("a/b.webp", {"OUTPUT_PATH": "/flat/{inputName}.{format}"}, BUCKET, "flat/b.jpeg"),
+    ("a/b.jpg", {"OUTPUT_DIR": "/out/x"}, BUCKET, "out/x/a/b.jpeg"),
+    ("a/b.jpg", {"OUTPUT_BUCKET": OTHER, "OUTPUT_DIR": "/"}, OTHER, "a/b.jpeg"),
+    ("假期 照片/海边 日落+1 100%.JPG", {}, BUCKET, "enhanced/假期 照片/海边 日落+1 100%.jpeg"),
+    ("a.b.c/d.e.jpg", {}, BUCKET, "enhanced/a.b.c/d.e.jpeg"),
+]
+
+
+@pytest.mark.parametrize(("key", "env", "bucket", "expected"), CASES)
+def test_the_predicted_key_is_where_the_fake_mps_writes(fake_mps, key, env, bucket, expected):
+    settings = load_settings(env)
+    assert predicted_output_key(BUCKET, REGION, key, settings) == expected
+    fn = load_function(Runtime({**fake_mps.function_env(), **env}, stream=io.StringIO()))
+    summary = fn.handle(cos_event([cos_record(BUCKET, REGION, key)]), {"time_limit_in_ms": 30_000})
+    assert summary["submitted"] == 1
+    [task] = fake_mps.backend.tasks
+    written = fake_mps.backend.output_path_for(task)
+    assert (written.bucket, written.path.lstrip("/")) == (bucket, expected)
+
+
+def test_a_template_or_an_unknown_variable_makes_the_key_unpredictable():
+    assert predicted_output_key(BUCKET, REGION, "a/b.jpg", load_settings({"MPS_DEFINITION": "20001"})) is None
+    path = load_settings({"OUTPUT_PATH": "{inputName}_{width}.{format}"})
+    assert predicted_output_key(BUCKET, REGION, "a/b.jpg", path) is None
+
+
+@pytest.mark.parametrize(
+    ("env", "trigger_prefix", "expected"),
+    [
+        ({}, "", True),  # the trigger watches the whole bucket, outputs included
+        ({}, "uploads/", False),
+        ({"OUTPUT_DIR": "/uploads/enhanced/"}, "", True),
+        ({"OUTPUT_BUCKET": OTHER}, "", False),
+        ({"OUTPUT_DIR": "/uploads/enhanced/"}, "uploads/", True),
+    ],
+)
+def test_retrigger_is_one_rule_for_check_config_and_the_deploy_check(env, trigger_prefix, expected):
+    settings = load_settings(env)
+    assert retriggers(settings, trigger_prefix) is expected
+    with_prefix = load_settings({**env, **({"TRIGGER_PREFIX": trigger_prefix} if trigger_prefix else {})})
+    assert (retrigger_warning(with_prefix) is not None) is expected
