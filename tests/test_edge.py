@@ -12,7 +12,6 @@ import io
 import json
 import socket
 import ssl
-import threading
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ import requests.exceptions
 import urllib3.connectionpool
 import urllib3.exceptions
 import urllib3.response
+from clocks import VirtualClock
 
 from autoenhance.cos_events import cos_event, cos_record
 from fakes.mps import Fault
@@ -38,23 +38,6 @@ DOCUMENTED = (RecordsNotSubmittedError, ConfigurationError, MalformedEventError)
 
 def put_event() -> dict[str, Any]:
     return json.loads((EVENTS / "put.json").read_text(encoding="utf-8"))
-
-
-class VirtualClock:
-    """Time that passes only when read or slept: a deadline test then proves the deadline, not the machine."""
-
-    def __init__(self, tick: float = 0.0) -> None:
-        self.now, self.tick = 1000.0, tick
-        self._lock = threading.Lock()
-
-    def __call__(self) -> float:
-        with self._lock:
-            self.now += self.tick
-            return self.now
-
-    def sleep(self, seconds: float) -> None:
-        with self._lock:
-            self.now += seconds
 
 
 class Container:
