@@ -50,6 +50,9 @@ class Redactor:
         return text
 
 
+_LINE_BREAKS_IN_JSON = {0x85: "\\u0085", 0x2028: "\\u2028", 0x2029: "\\u2029"}
+
+
 class JsonLog:
     def __init__(self, redact: Redactor, stream: TextIO | None = None):
         self.redact = redact
@@ -64,6 +67,9 @@ class JsonLog:
         # A lone surrogate (JSON can carry "\ud800" in a key) cannot be written to a UTF-8 stdout:
         # write it as the JSON escape it came as. The line stays valid JSON with the same content.
         line = line.encode("utf-8", "backslashreplace").decode("utf-8")
+        # Valid JSON, but a reader that splits lines with str.splitlines() or JavaScript's rules
+        # would cut the record in two at these: write them as JSON escapes too.
+        line = line.translate(_LINE_BREAKS_IN_JSON)
         stream = self._stream or sys.stdout  # looked up late so a redirect (CLI, tests) applies
         stream.write(line + "\n")
         stream.flush()

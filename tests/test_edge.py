@@ -290,3 +290,14 @@ def test_a_key_with_a_newline_cannot_forge_a_line_in_the_raised_message(fake_mps
     message = str(error)
     assert "\n" not in message and "\u2028" not in message
     assert "uploads/evil\\x0aERROR forged line\\u2028.jpg" in message
+
+
+def test_log_lines_stay_one_line_for_every_reader(fake_mps):
+    """U+2028, U+2029 and U+0085 are line breaks to str.splitlines() and JavaScript: escaped, still valid JSON."""
+    key = "uploads/a\u2028b\u2029c\x85d.jpg"
+    container = Container(fake_mps)
+    container.invoke(cos_event([cos_record(BUCKET, REGION, key)]))
+    text = container.stream.getvalue()
+    assert len(text.splitlines()) == len(text.split("\n")) - 1
+    [line] = container.records()
+    assert line["key"] == key
