@@ -14,8 +14,13 @@ import logging
 import re
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from typing import Any, Callable
+
+# requests warns once at import when no character-detection package is installed; the package
+# leaves charset-normalizer out on purpose (handler/requirements.txt). Only that warning.
+warnings.filterwarnings("ignore", message="Unable to find acceptable character detection", module="requests")
 
 from tencentcloud.common.common_client import CommonClient
 from tencentcloud.common.credential import Credential

@@ -6,9 +6,9 @@ read-only. This module (stdlib only, so dev.py can import it with any Python 3.9
 - `find_runtime("3.9")`: the interpreter for an SCF runtime ($AUTOENHANCE_SCF_PYTHON_3_9, else
   `pyenv prefix`, the pyenv versions directory, `python3.9` on PATH), each candidate verified by
   running it; `RuntimeNotFound` (with the install hint) when there is none.
-- `PackageBuilds`: `autoenhance package --runtime PythonX.Y` once per runtime and session (the
-  wheels are NOT pure Python: charset_normalizer ships cp39/cp310 extension modules), plus a copy
-  with every write bit removed, which is what the containers run.
+- `PackageBuilds`: `autoenhance package --runtime PythonX.Y` once per runtime and session (its
+  bytecode is compiled by that runtime's interpreter), plus a copy with every write bit removed,
+  which is what the containers run.
 - `ScfContainer`: one long-lived child `pythonX.Y -I -B -c DRIVER <package> index.main_handler`
   whose sys.path is exactly [package] + the interpreter's stdlib (site-packages and any import
   hook a .pth installed are removed). The parent talks to it over stdin and a private dup of the
@@ -28,33 +28,36 @@ directory is read-only for the function whoever runs the suite.
 
 from __future__ import annotations
 
-import glob
 import json
 import os
 import queue
-import re
 import shutil
 import stat
 import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # dev.py loads this file by path, with whatever Python runs it
+    sys.path.insert(0, str(ROOT))
 
-# SCF's Python runtimes -> the CPython release to install when one is missing.
-SCF_RUNTIMES = {"3.9": "3.9.18", "3.10": "3.10.13"}
+# Re-exported: the tests and dev.py take these from here.
+from autoenhance.runtimes import (  # noqa: F401
+    SCF_RUNTIMES,
+    RuntimeNotFound,
+    ScfRuntime,
+    install_hint,
+    locate_runtime,
+    runtime_env_var,
+)
 
 # A hang guard only (a child that never answers is killed and the test fails); never a speed check.
 ANSWER_TIMEOUT_SECONDS = 120.0
-
-
-class RuntimeNotFound(RuntimeError):
-    """An SCF runtime's interpreter is not installed on this machine."""
 
 
 class ContainerError(RuntimeError):
@@ -64,26 +67,9 @@ class ContainerError(RuntimeError):
 # ---- finding the runtimes ----------------------------------------------------------------------
 
 
-def runtime_env_var(version: str) -> str:
-    """The variable that names an interpreter explicitly: AUTOENHANCE_SCF_PYTHON_3_9."""
-    return "AUTOENHANCE_SCF_PYTHON_" + version.replace(".", "_")
-
-
 def marker_for(version: str) -> str:
     """The pytest marker carried by the tests that need this runtime's interpreter: scf_python39."""
     return "scf_python" + version.replace(".", "")
-
-
-@dataclass(frozen=True)
-class ScfRuntime:
-    version: str  # "3.9"
-    executable: str  # the real interpreter (never a pyenv shim)
-    full_version: str  # "3.9.18"
-
-    @property
-    def version_info(self) -> tuple[int, int]:
-        major, minor = self.version.split(".")
-        return int(major), int(minor)
 
 
 def in_ci() -> bool:
@@ -93,79 +79,9 @@ def in_ci() -> bool:
 
 def missing_message(version: str) -> str:
     """The line dev.py prints, and RuntimeNotFound's message starts with."""
-    explicit = os.environ.get(runtime_env_var(version))
-    how = (
-        f"{runtime_env_var(version)}={explicit} is not a working python{version}"
-        if explicit
-        else f"install with pyenv install {SCF_RUNTIMES[version]}"
+    return (
+        f"SCF runtime Python {version} not found: the built package was not tested under it ({install_hint(version)})"
     )
-    return f"SCF runtime Python {version} not found: the built package was not tested under it ({how})"
-
-
-def _version_key(path: str) -> tuple[int, ...]:
-    numbers = re.findall(r"\d+", Path(path).parent.parent.name)
-    return tuple(int(n) for n in numbers)
-
-
-def _candidates(version: str) -> Iterable[str]:
-    explicit = os.environ.get(runtime_env_var(version))
-    if explicit:
-        yield explicit
-        return  # an explicit choice is the only one: never silently test another interpreter
-    name = f"python{version}"
-    pyenv = shutil.which("pyenv")
-    if pyenv:
-        try:
-            prefix = subprocess.run(
-                [pyenv, "prefix", version], capture_output=True, text=True, timeout=30, check=False
-            ).stdout.strip()
-        except (OSError, subprocess.SubprocessError):
-            prefix = ""
-        for line in prefix.splitlines():
-            yield os.path.join(line, "bin", name)
-    roots = [os.environ.get("PYENV_ROOT", ""), os.path.expanduser("~/.pyenv")]
-    for root in dict.fromkeys(r for r in roots if r):
-        found = glob.glob(os.path.join(root, "versions", f"{version}.*", "bin", name))
-        yield from sorted(found, key=_version_key, reverse=True)
-    on_path = shutil.which(name)  # possibly a pyenv shim: the probe below resolves it
-    if on_path:
-        yield on_path
-
-
-_PROBE = "import sys, platform; print(sys.executable); print(platform.python_version())"
-
-
-def _probe(executable: str, version: str) -> ScfRuntime | None:
-    try:
-        run = subprocess.run(
-            [executable, "-I", "-B", "-c", _PROBE],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-            env={"PATH": os.environ.get("PATH", "/usr/bin:/bin")},
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    lines = run.stdout.split()
-    if run.returncode != 0 or len(lines) != 2:
-        return None
-    real, full = lines
-    if full.split(".")[:2] != version.split("."):
-        return None
-    return ScfRuntime(version, real, full)
-
-
-_found: dict[str, ScfRuntime | None] = {}
-
-
-def locate_runtime(version: str) -> ScfRuntime | None:
-    """The interpreter for this SCF runtime, or None."""
-    if version not in SCF_RUNTIMES:
-        raise ValueError(f"{version!r} is not an SCF Python runtime ({', '.join(SCF_RUNTIMES)})")
-    if version not in _found:
-        _found[version] = next((r for c in _candidates(version) if (r := _probe(c, version))), None)
-    return _found[version]
 
 
 def find_runtime(version: str) -> ScfRuntime:
@@ -241,12 +157,6 @@ class PackageBuilds:
     def close(self) -> None:
         for built in self._built.values():  # so the temporary directory can be removed
             _chmod_tree(built.readonly, writable=True)
-
-
-def package_bytecode(path: Path) -> list[str]:
-    """Bytecode in a package tree: __pycache__ directories, .pyc/.pyo files (relative paths)."""
-    found = [p for p in path.rglob("*") if p.name == "__pycache__" or p.suffix in (".pyc", ".pyo")]
-    return sorted(p.relative_to(path).as_posix() for p in found)
 
 
 # ---- the container ------------------------------------------------------------------------------

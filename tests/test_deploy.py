@@ -115,28 +115,36 @@ def test_cam_policy_is_least_privilege():
 # -- the package ------------------------------------------------------------------------------------
 
 
+# The package's bytecode is compiled by CPython 3.9 itself: these tests need that interpreter, like
+# tests/test_scf_runtimes.py, which runs the built package under it (python3 dev.py test says when
+# it is missing; CI fails then).
+needs_python39 = pytest.mark.scf_python39
+
+
 @pytest.fixture(scope="module")
 def package(tmp_path_factory):
     return build_package(tmp_path_factory.mktemp("pkg") / "scf", "3.9")
 
 
+@needs_python39
 def test_package_holds_the_function_and_runtime_deps_only(package):
     top = sorted(p.name for p in package.path.iterdir())
     assert "index.py" in top and "handler" in top and "tencentcloud" in top and "requests" in top
     for unwanted in ("autoenhance", "fakes", "tests", "bench", "qcloud_cos", "bin", "yaml", "pytest"):
         assert unwanted not in top
     assert not (package.path / "tencentcloud" / "mps").exists()
-    assert not list(package.path.rglob("__pycache__")) and not list(package.path.rglob("*.pyc"))
     assert (package.path / "handler" / "mps_schema.json").exists()
-    assert package.size_bytes < 5_000_000
+    assert package.size_bytes < 2_500_000  # bytecode included
 
 
+@needs_python39
 def test_package_is_reproducible(package, tmp_path):
     again = build_package(tmp_path / "scf", "3.9")
     assert again.digest == package.digest
     assert {p.stat().st_mtime for p in package.path.rglob("*")} == {FIXED_MTIME}
 
 
+@needs_python39
 def test_package_dependencies_all_support_the_runtime(package, tmp_path):
     assert incompatible_distributions(package.path, "3.9") == []
     fake = tmp_path / "newer-1.0.dist-info"
@@ -145,48 +153,15 @@ def test_package_dependencies_all_support_the_runtime(package, tmp_path):
     assert incompatible_distributions(tmp_path, "3.9") == ["newer 1.0 (Requires-Python >=3.10)"]
 
 
-RUN_AS_SCF = """
-import importlib, json, sys
-sys.path.insert(0, sys.argv[1])
-module, function = sys.argv[2].rsplit(".", 1)
-handler = getattr(importlib.import_module(module), function)
-result = handler(json.loads(sys.argv[3]), {"request_id": "pkg", "time_limit_in_ms": 60000,
-                                            "tencentcloud_region": "ap-guangzhou"})
-outside = sorted({m.__file__ for m in list(sys.modules.values())
-                  if getattr(m, "__file__", None) and not m.__file__.startswith((sys.argv[1], sys.base_prefix))})
-print(json.dumps({"result": result, "outside": outside}))
-"""
-
-
-def test_package_runs_in_a_clean_interpreter_as_scf_runs_it(package, fake_mps):
-    """Only the package on sys.path (SCF's /var/user), no site-packages, no bytecode writes."""
-    variables = {k: str(v) for k, v in SERVERLESS["inputs"]["environment"]["variables"].items()}
-    variables = {k: v.replace("${env:TRIGGER_PREFIX}", ENV["TRIGGER_PREFIX"]) for k, v in variables.items()}
-    c = fake_mps.credential
-    env = {
-        **variables,
-        "PATH": os.environ["PATH"],
-        "PYTHONDONTWRITEBYTECODE": "x",
-        "MPS_ENDPOINT": fake_mps.url,
-        "TENCENTCLOUD_SECRETID": c.secret_id,
-        "TENCENTCLOUD_SECRETKEY": c.secret_key,
-        "TENCENTCLOUD_SESSIONTOKEN": c.token,
-        "TENCENTCLOUD_REGION": "ap-guangzhou",
-    }
-    event = (ROOT / "events" / "put.json").read_text(encoding="utf-8")
-    run = subprocess.run(
-        [sys.executable, "-S", "-E", "-B", "-c", RUN_AS_SCF, str(package.path), SERVERLESS["inputs"]["handler"], event],
-        cwd=package.path,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
-    assert run.returncode == 0, run.stderr
-    out = json.loads(run.stdout.strip().splitlines()[-1])
-    assert out["result"]["submitted"] == 1
-    assert out["outside"] == []  # nothing imported from outside the package and the stdlib
-    [task] = fake_mps.backend.tasks
-    assert task.params["ImageTask"] == json.loads((ROOT / "image-task.json").read_text())
-    assert not list(package.path.rglob("__pycache__"))
+def test_package_without_the_runtimes_interpreter_says_how_to_get_it(tmp_path):
+    """No CPython 3.9 to compile with: a clear refusal and nothing built, unless --no-bytecode is asked."""
+    env = {**os.environ, "AUTOENHANCE_SCF_PYTHON_3_9": str(tmp_path / "no-python3.9")}
+    cli = [sys.executable, "-m", "autoenhance.cli", "package", "--runtime", "Python3.9"]
+    run = {"env": env, "cwd": ROOT, "capture_output": True, "text": True}
+    refused = subprocess.run([*cli, "--out", str(tmp_path / "a")], check=False, **run)
+    assert refused.returncode == 1 and not (tmp_path / "a").exists()
+    assert "Python 3.9 (the SCF runtime) is not installed here" in refused.stderr
+    assert "is not a working python3.9" in refused.stderr and "--no-bytecode" in refused.stderr
+    plain = subprocess.run([*cli, "--out", str(tmp_path / "b"), "--no-bytecode"], check=False, **run)
+    assert plain.returncode == 0, plain.stderr
+    assert (tmp_path / "b" / "handler" / "index.py").is_file() and not list((tmp_path / "b").rglob("*.pyc"))

@@ -16,6 +16,9 @@ from __future__ import annotations
 
 import copy
 import json
+import re
+import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Callable
@@ -32,7 +35,6 @@ from scf_runtime import (
     container_env,
     find_runtime,
     marker_for,
-    package_bytecode,
     scf_context,
 )
 
@@ -456,7 +458,7 @@ def test_no_bytecode_or_any_other_file_is_written(start, fake_mps):
     container.invoke({"foo": 1}).raised("MalformedEventError")
     start(MPS_IMAGE_TASK_FILE="missing.json").invoke(load("put.json")).raised("ConfigurationError")
     report = container.inspect()
-    assert report.bytecode == [] and report.new_files == []
+    assert report.new_files == []  # the shipped bytecode is all there is: none written at run time
     assert report.writes == {"package": [], "elsewhere": []}  # not even an attempt, anywhere
 
 
@@ -485,12 +487,67 @@ def test_the_guards_can_fail(container):
 
 
 @pytest.mark.parametrize("version", list(SCF_RUNTIMES), ids=lambda v: f"python{v}")
-def test_the_built_package_ships_no_bytecode_and_only_its_runtimes_extensions(scf_packages, version):
-    """No .pyc/__pycache__ (the README: none is shipped; the runtime would not write them either),
-    and every compiled extension is for this runtime's CPython (the wheels are not all pure Python)."""
+def test_the_built_package_ships_its_runtimes_bytecode_and_only_its_runtimes_extensions(scf_packages, version):
+    """One unchecked-hash .pyc per module, with this runtime's magic number (SCF would otherwise compile
+    every module at every cold start), and every compiled extension for this runtime's CPython."""
     built = scf_packages.get(version)
-    assert package_bytecode(built.path) == []
-    tag = f".cpython-{version.replace('.', '')}-x86_64-linux-gnu.so"
+    magic = subprocess.run(
+        [find_runtime(version).executable, "-I", "-c", "import importlib.util; print(importlib.util.MAGIC_NUMBER.hex())"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    tag = f"cpython-{version.replace('.', '')}"
+    sources = sorted(built.path.rglob("*.py"))
+    assert sources
+    for source in sources:
+        pyc = source.parent / "__pycache__" / f"{source.stem}.{tag}.pyc"
+        header = pyc.read_bytes()[:8]
+        assert header[:4].hex() == magic, pyc
+        assert int.from_bytes(header[4:8], "little") == 0b01, pyc  # PEP 552: hash-based, source never checked
+    assert {p.name for p in built.path.rglob("*.pyc")} == {f"{s.stem}.{tag}.pyc" for s in sources}
+    extension_tag = f".{tag}-x86_64-linux-gnu.so"
     extensions = [p.relative_to(built.path).as_posix() for p in built.path.rglob("*.so")]
-    assert all(name.endswith((tag, ".abi3.so")) for name in extensions), extensions
+    assert all(name.endswith((extension_tag, ".abi3.so")) for name in extensions), extensions
     assert (built.path / "index.py").is_file() and (built.path / "handler" / "index.py").is_file()
+
+
+@pytest.mark.parametrize("version", list(SCF_RUNTIMES), ids=lambda v: f"python{v}")
+def test_the_shipped_bytecode_is_what_runs_whatever_the_file_times(scf_packages, version, tmp_path):
+    """Every handler source replaced by a line that raises, with new file times: the import still
+    works, so the runtime ran the shipped bytecode and never read (or compiled) a source."""
+    built = scf_packages.get(version)
+    tree = tmp_path / "scf"
+    shutil.copytree(built.path, tree, symlinks=True)
+    for source in (tree / "handler").glob("*.py"):
+        source.write_text("raise SystemExit('the source was compiled, not the shipped bytecode')\n")
+    probe = "import sys; sys.path.insert(0, sys.argv[1]); import index; print(index.main_handler.__module__)"
+    run = subprocess.run(
+        [find_runtime(version).executable, "-I", "-B", "-c", probe, str(tree)],
+        capture_output=True, text=True, cwd=tree, check=False,
+    )  # fmt: skip
+    assert run.returncode == 0 and run.stdout.strip() == "handler.index", run.stdout + run.stderr
+
+
+def _distribution(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def test_the_runtime_closure_holds_exactly_what_runs(container, package):
+    """Every pinned dependency is imported by a submission, and nothing unpinned is needed (the
+    package installs them --no-deps, and nothing is imported from outside the package)."""
+    container.invoke(load("put.json")).returned()  # a submission loads everything the function needs
+    report = container.inspect()
+    top_level: dict[str, str] = {}
+    for record in package.path.glob("*.dist-info/RECORD"):
+        dist = _distribution(record.parent.name.split("-")[0])
+        for line in record.read_text(encoding="utf-8").splitlines():
+            top = line.split(",")[0].split("/")[0]
+            if top and not top.endswith((".dist-info", ".pth")) and top != "..":
+                top_level.setdefault(top.removesuffix(".py"), dist)
+    pinned = {
+        _distribution(line.split("==")[0])
+        for line in (ROOT / "handler" / "requirements.txt").read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    used = {top_level[m.split(".")[0]] for m in report.modules if m.split(".")[0] in top_level}
+    assert used == pinned, f"imported: {sorted(used)}; pinned: {sorted(pinned)}"
+    assert report.outside == []

@@ -16,7 +16,13 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "package",
         help="build ./build/scf, the directory serverless.yml deploys",
         description="Install the function and its pinned runtime dependencies (handler/requirements.txt) "
-        "as Linux x86_64 wheels for the SCF runtime, without bytecode, reproducibly.",
+        "as Linux x86_64 wheels for the SCF runtime, with bytecode compiled by that runtime's own "
+        "interpreter, reproducibly.",
+    )
+    p.add_argument(
+        "--no-bytecode",
+        action="store_true",
+        help="build without .pyc (only when the runtime's interpreter is not installed: cold starts are slower)",
     )
     p.add_argument("--runtime", choices=["Python3.9", "Python3.10"], help="default: inputs.runtime in serverless.yml")
     p.add_argument("--out", default="build/scf", help="output directory (default: build/scf)")
@@ -36,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
         runtime = str(((doc or {}).get("inputs") or {}).get("runtime", "Python3.9"))
     try:
         version = python_version_of(runtime)
-        report = build_package(Path(args.out), version)
+        report = build_package(Path(args.out), version, bytecode=not args.no_bytecode)
     except PackageError as exc:
         print(f"autoenhance package: {exc}", file=sys.stderr)
         return EXIT_FAILED
