@@ -36,6 +36,7 @@ from handler.cos_event import CosUploadRecord
 from handler.credentials import CredentialProvider
 from handler.mps_client import MpsApi
 from handler.outputs import predicted_output_key
+from handler.pacing import PacedLimiter
 from handler.plan import Fail, Skip, plan_record
 from handler.results import REPORT_FIELDS, Outcome, RecordResult, report_row
 from handler.retry import BACKFILL_RETRY
@@ -76,38 +77,6 @@ def listing_record(bucket: str, region: str, item: Listed) -> CosUploadRecord:
         position=item.seq, bucket=bucket, region=region, key=item.key, size=item.size, version_id="",
         etag=item.etag, cos_request_id="", event_name=BACKFILL_EVENT, event_time=None, content_type="",
     )  # fmt: skip
-
-
-class PacedLimiter:
-    """Spaces calls across threads: 2% under `rate` (clock and network jitter would otherwise put
-    a 21st call in some 1-second window), -10% on throttling, back within about a second."""
-
-    HEADROOM = 0.98
-
-    def __init__(
-        self, rate: float, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep
-    ):
-        self.target = self.rate = rate * self.HEADROOM
-        self._next = clock()
-        self._clock, self._sleep = clock, sleep
-        self._lock = threading.Lock()
-
-    def acquire(self) -> None:
-        with self._lock:
-            now = self._clock()
-            at = max(now, self._next)
-            self._next = at + 1.0 / self.rate
-        if at > now:
-            self._sleep(at - now)
-
-    def throttled(self) -> None:
-        with self._lock:
-            self.rate = max(self.target / 4, self.rate * 0.9)
-            self._next = max(self._next, self._clock() + 1.0 / self.rate)
-
-    def succeeded(self) -> None:
-        with self._lock:
-            self.rate = min(self.target, self.rate + self.target / 50)
 
 
 class Checkpoint:

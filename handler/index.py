@@ -13,18 +13,21 @@ not a COS event `MalformedEventError`: those three are the only exceptions it ra
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+import threading
+from collections.abc import Iterator, Mapping
 from typing import Any, Union
 
 from .config import ConfigurationError, Settings, load_settings
 from .cos_event import CosUploadRecord, MalformedEventError, RecordError, authorization_headers, parse_records
 from .credentials import MISSING_CREDENTIALS, CredentialProvider, Credentials
 from .log import JsonLog, Redactor, printable
-from .plan import Fail, Skip, plan_record
+from .pacing import PacedLimiter
+from .plan import Fail, Plan, Skip, Submit, plan_record
 from .results import Outcome, RecordResult, count, log_fields
 from .retry import FUNCTION_RETRY
 from .runtime import Runtime
-from .submit import SubmitPolicy, submit
+from .submit import SessionIdSupport, SubmitPolicy, Submitted, submit
 
 DEFAULT_TIME_LIMIT_MS = 3000  # SCF's default timeout, assumed when the context lacks one
 MAX_MARGIN_SECONDS = 2.0  # kept back from the time limit to return cleanly (and log)
@@ -71,14 +74,18 @@ def _context(context: Any) -> Mapping[str, Any]:
 
 
 class AutoEnhanceFunction:
-    """Container-lifetime state: settings, pooled MPS clients, the cold-start flag."""
+    """Container-lifetime state: settings, pooled MPS clients, the pacer, the workers, the cold-start flag."""
 
     def __init__(self, settings: Settings, runtime: Runtime | None = None):
         self.settings = settings
         self.runtime = runtime or Runtime()
-        self._clients: dict[str, Any] = {}
+        self._idle_clients: dict[str, list[Any]] = {}  # region -> MpsApi clients not in use
+        self._clients_lock = threading.Lock()
+        self._workers: Any = None  # a thread pool, made for the first merged event
+        self.pacer = PacedLimiter(settings.requests_per_second, self.runtime.clock, self.runtime.sleep)
         self._cold = True
-        self.session_ids_supported = True  # until an endpoint refuses SessionId
+        self.session_ids = SessionIdSupport()  # until an endpoint refuses SessionId
+        self._warned_session_ids = False
 
     def handle(self, event: Any, context: Any) -> dict[str, Any]:
         ctx = _context(context)
@@ -92,7 +99,7 @@ class AutoEnhanceFunction:
         except MalformedEventError as exc:
             inv.out.emit("ERROR", "malformed event", error_code="MalformedEvent", error=str(exc))
             raise
-        results = [inv.process(item, records_left=len(parsed) - i) for i, item in enumerate(parsed)]
+        results = inv.process_all(parsed)
         logged = inv.logged
         summary: dict[str, Any] = {
             **inv.out.common,
@@ -109,15 +116,30 @@ class AutoEnhanceFunction:
             raise RecordsNotSubmittedError(inv.out.log.redact(message), summary)
         return summary
 
-    def client_for(self, region: str, credentials: Credentials) -> Any:
-        client = self._clients.get(region)
+    @contextlib.contextmanager
+    def client(self, region: str, credentials: Credentials) -> Iterator[Any]:
+        """A keep-alive MPS client for `region`, for one caller at a time (kept for the next invocation)."""
+        with self._clients_lock:
+            idle = self._idle_clients.setdefault(region, [])
+            client = idle.pop() if idle else None
         if client is None:
             from .mps_client import MpsApi  # imported on first submission: skips stay cheap
 
             s = self.settings
             client = MpsApi(s.endpoint, region, credentials, s.http_timeout, clock=self.runtime.clock)
-            self._clients[region] = client
-        return client
+        try:
+            yield client
+        finally:
+            with self._clients_lock:
+                idle.append(client)
+
+    def workers(self) -> Any:
+        """The container's thread pool for merged events; one-record events never make it."""
+        if self._workers is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._workers = ThreadPoolExecutor(self.settings.concurrency, thread_name_prefix="mps-submit")
+        return self._workers
 
 
 class RefusedConfiguration:
@@ -158,10 +180,11 @@ class _Invocation:
         self.function_region: str | None = env.get("TENCENTCLOUD_REGION") or ctx.get("tencentcloud_region") or None
         self.out = _InvocationLog(event, ctx, self.credentials.current, self.runtime, cold)
         self.deadline = deadline
-        self.policy = SubmitPolicy(FUNCTION_RETRY, fn.settings.http_timeout, deadline=deadline)
+        self.policy = SubmitPolicy(
+            FUNCTION_RETRY, fn.settings.http_timeout, deadline=deadline, limiter=fn.pacer, session_ids=fn.session_ids
+        )
         self.logged: list[dict[str, Any]] = []  # each result as logged (redacted once, here)
-        self._spent_outside_calls = 0.0  # by the records processed so far
-        self._calling = 0.0  # time inside submit() for the current record
+        self._spent_outside_calls = 0.0  # by the records logged so far
 
     def _reserve(self, records_left: int) -> float:
         """Time to keep back for finishing (planning and logging) the records not yet done."""
@@ -169,51 +192,76 @@ class _Invocation:
         per_record = max(FIRST_RECORD_COST_SECONDS, self._spent_outside_calls / done if done else 0.0)
         return 2 * per_record * records_left
 
-    def process(self, item: CosUploadRecord | RecordError, records_left: int = 1) -> RecordResult:
-        clock = self.runtime.clock
-        started, self._calling = clock(), 0.0
-        self.policy = self.policy._replace(deadline=self.deadline - self._reserve(records_left))
-        result = self._process(item)
-        if isinstance(item, CosUploadRecord) and item.event_time is not None:
-            result = result._replace(since_event_s=round(self.runtime.wall_clock() - item.event_time, 3))
-        fields = self.out.log.clean({**log_fields(result), **self.out.common})
-        level = "ERROR" if result.outcome is Outcome.FAILED else "INFO"
-        self.out.log.emit(level, f"record {result.outcome.value}", fields, cleaned=True)
-        self.logged.append(fields)
-        self._spent_outside_calls += clock() - started - self._calling
-        return result
+    def process_all(self, parsed: list[CosUploadRecord | RecordError]) -> list[RecordResult]:
+        """Every record, one log line each in the event's order; a merged event's calls go out together."""
+        settings, clock = self.fn.settings, self.runtime.clock
+        planned = [(item, plan_record(item, settings, self.fn.session_ids.supported)) for item in parsed]
+        in_flight = self._start_concurrently(planned)
+        results = []
+        for i, (item, plan) in enumerate(planned):
+            started = clock()
+            future = in_flight.get(i)
+            if future is not None:
+                calling = clock()
+                done = future.result()  # the wait for a call is not this record's CPU: not counted
+                result, calling = self._submitted(item, plan, done), clock() - calling
+            else:
+                result, calling = self._decide(item, plan, records_left=len(planned) - i)
+            self._log(item, result)
+            self._spent_outside_calls += clock() - started - calling
+            results.append(result)
+        return results
 
-    def _process(self, item: CosUploadRecord | RecordError) -> RecordResult:
-        settings = self.fn.settings
+    def _start_concurrently(self, planned: list[tuple[Any, Plan]]) -> dict[int, Any]:
+        """Submit plans handed to the container's workers when an event has more than one."""
+        submits = [i for i, (_, plan) in enumerate(planned) if isinstance(plan, Submit)]
+        if len(submits) < 2 or self.fn.settings.concurrency < 2 or self.credentials.current is None:
+            return {}
+        deadline = self.deadline - self._reserve(len(planned))
+        workers = self.fn.workers()
+        return {i: workers.submit(self._call, planned[i][0], planned[i][1], deadline) for i in submits}
+
+    def _decide(self, item: CosUploadRecord | RecordError, plan: Plan, records_left: int) -> tuple[RecordResult, float]:
+        """A record's result in this thread, and the seconds of it spent in MPS calls."""
         base = RecordResult(item.position, item.bucket, item.key, Outcome.FAILED)
-        plan = plan_record(item, settings, send_session_id=self.fn.session_ids_supported)
         if isinstance(plan, Skip):
-            return base._replace(outcome=Outcome.SKIPPED, reason=plan.reason)
+            return base._replace(outcome=Outcome.SKIPPED, reason=plan.reason), 0.0
         if isinstance(plan, Fail):
-            return base._replace(session_id=plan.session_id, error_code=plan.error_code, error=plan.error)
-        assert isinstance(item, CosUploadRecord)  # only a parsed record can be planned for submission
-        base = base._replace(session_id=plan.session_id)
-        credentials = self.credentials.current
-        if credentials is None:
-            return base._replace(error_code="MissingCredentials", error=MISSING_CREDENTIALS)
-        region = settings.mps_region or self.function_region or item.region
-        api = self.fn.client_for(region, credentials)
+            return base._replace(session_id=plan.session_id, error_code=plan.error_code, error=plan.error), 0.0
+        if self.credentials.current is None:
+            return base._replace(
+                session_id=plan.session_id, error_code="MissingCredentials", error=MISSING_CREDENTIALS
+            ), 0.0
+        calling = self.runtime.clock()
+        done = self._call(item, plan, self.deadline - self._reserve(records_left))
+        calling = self.runtime.clock() - calling
+        return self._submitted(item, plan, done), calling
+
+    def _call(self, item: Any, plan: Submit, deadline: float) -> Submitted:
+        """Submit one record (in this thread or a worker's): the only place that talks to MPS."""
         from .mps_client import sdk_log_redaction
 
-        calling = self.runtime.clock()
-        with sdk_log_redaction(self.out.log.redact):  # the SDK's DEBUG log shows requests and answers
-            done = submit(api.process_image, plan.request, self.credentials, self.policy, self.runtime)
-        self._calling = self.runtime.clock() - calling
-        if done.session_id_refused and self.fn.session_ids_supported:
-            self.fn.session_ids_supported = False
+        region = self.fn.settings.mps_region or self.function_region or item.region
+        policy = self.policy._replace(deadline=deadline)
+        # the SDK's DEBUG log shows requests and answers: redact this invocation's secrets from it
+        with self.fn.client(region, self.credentials.current) as api, sdk_log_redaction(self.out.log.redact):  # type: ignore[arg-type]
+            return submit(api.process_image, plan.request, self.credentials, policy, self.runtime)
+
+    def _submitted(self, item: Any, plan: Plan, done: Submitted) -> RecordResult:
+        assert isinstance(plan, Submit)
+        if done.session_id_refused and not self.fn._warned_session_ids:
+            self.fn._warned_session_ids = True
             self.out.emit(
                 "WARN",
                 "MPS rejected the SessionId parameter (UnknownParameter); submitting without it from now on "
                 "in this container. Without SessionId a redelivered event can create a second task.",
             )
         sent_session_id = "SessionId" in plan.request and not done.session_id_refused
-        return base._replace(
-            outcome=done.outcome,
+        return RecordResult(
+            item.position,
+            item.bucket,
+            item.key,
+            done.outcome,
             session_id=plan.session_id if sent_session_id or done.outcome is not Outcome.SUBMITTED else None,
             task_id=done.task_id,
             mps_request_id=done.mps_request_id,
@@ -223,6 +271,14 @@ class _Invocation:
             attempts=done.attempts,
             latency_ms=done.latency_ms,
         )
+
+    def _log(self, item: CosUploadRecord | RecordError, result: RecordResult) -> None:
+        if isinstance(item, CosUploadRecord) and item.event_time is not None:
+            result = result._replace(since_event_s=round(self.runtime.wall_clock() - item.event_time, 3))
+        fields = self.out.log.clean({**log_fields(result), **self.out.common})
+        level = "ERROR" if result.outcome is Outcome.FAILED else "INFO"
+        self.out.log.emit(level, f"record {result.outcome.value}", fields, cleaned=True)
+        self.logged.append(fields)
 
 
 _function: Function | None = None

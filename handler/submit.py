@@ -22,11 +22,18 @@ ProcessImage = Callable[[dict[str, Any], Credentials, float], "tuple[str, str]"]
 
 
 class Limiter(Protocol):
-    """Spaces calls across workers (backfill's PacedLimiter)."""
+    """Spaces calls across workers (handler/pacing.py)."""
 
-    def acquire(self) -> None: ...
+    def acquire(self, not_after: float | None = None) -> bool: ...
     def throttled(self) -> None: ...
     def succeeded(self) -> None: ...
+
+
+class SessionIdSupport:
+    """Whether the endpoint takes SessionId, learnt once and shared by every call of a container."""
+
+    def __init__(self) -> None:
+        self.supported = True
 
 
 class SubmitPolicy(NamedTuple):
@@ -36,6 +43,7 @@ class SubmitPolicy(NamedTuple):
     limiter: Limiter | None = None  # shared pacing; with one, throttled attempts are not counted
     stopping: Callable[[], bool] = lambda: False  # backfill's Ctrl-C: retry nothing more
     duplicate_reason: str = "MPS already has a task for this SessionId (earlier delivery)"
+    session_ids: SessionIdSupport | None = None  # shared: once refused, no call sends SessionId again
 
 
 class Submitted(NamedTuple):
@@ -60,6 +68,10 @@ def _lost_answer_reason(attempt: int, code: str) -> str:
         "look a task up by SessionId, so the TaskId is unknown: find the task by its input and creation "
         "time in the MPS console's task list or with DescribeImageTasks (docs/tencent-cloud.md#finding-a-task)"
     )
+
+
+def _latest_start(policy: SubmitPolicy) -> float | None:
+    return None if policy.deadline is None else policy.deadline - policy.retry.min_call_seconds
 
 
 def submit(
@@ -92,8 +104,16 @@ def submit(
                     return failed("DeadlineExceeded", spent)
                 return failed(last.code, f"{spent}; last error: {last.message}")
             timeout = min(timeout, remaining)
-        if policy.limiter is not None:
-            policy.limiter.acquire()
+        if policy.limiter is not None and not policy.limiter.acquire(not_after=_latest_start(policy)):
+            spent = (
+                f"invocation time budget exhausted waiting for a slot under the rate limit after {attempts} attempt(s)"
+            )
+            return failed(
+                last.code if last else "DeadlineExceeded", spent + (f"; last error: {last.message}" if last else "")
+            )
+        if "SessionId" in request and policy.session_ids is not None and not policy.session_ids.supported:
+            request = {k: v for k, v in request.items() if k != "SessionId"}  # another call learnt it meanwhile
+            refused = True
         attempts += 1
         started = clock()
         try:
@@ -112,6 +132,8 @@ def submit(
             if kind is ErrorKind.SESSION_ID_REJECTED:
                 request = {k: v for k, v in request.items() if k != "SessionId"}
                 refused = True
+                if policy.session_ids is not None:
+                    policy.session_ids.supported = False
                 continue
             if kind is ErrorKind.CREDENTIALS_STALE and not refreshed:
                 refreshed = True

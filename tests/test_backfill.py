@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import autoenhance.backfill as backfill_module
-from autoenhance.backfill import Backfill, BackfillOptions, PacedLimiter
+from autoenhance.backfill import Backfill, BackfillOptions
 from autoenhance.cos_events import cos_event, cos_record
 from fakes.cos import CosFault
 from fakes.mps import Fault
@@ -24,6 +24,7 @@ from handler.config import load_settings
 from handler.credentials import CredentialProvider
 from handler.index import load_function
 from handler.mps_client import MpsApi
+from handler.pacing import PacedLimiter
 from handler.runtime import Runtime
 
 ROOT = Path(__file__).resolve().parent.parent

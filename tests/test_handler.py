@@ -28,13 +28,13 @@ def load(name: str) -> dict:
 class Harness:
     """One warm SCF container wired to the fake MPS; collects log lines and sleeps."""
 
-    def __init__(self, fake, env: dict | None = None, environ=None):
+    def __init__(self, fake, env: dict | None = None, environ=None, sleep=None):
         self.fake = fake
         self.env = {**fake.function_env(), **(env or {})}
         self.stream = io.StringIO()
         self.sleeps: list[float] = []
         self.fn = load_function(
-            Runtime(environ if environ is not None else self.env, stream=self.stream, sleep=self._sleep)
+            Runtime(environ if environ is not None else self.env, stream=self.stream, sleep=sleep or self._sleep)
         )
 
     def _sleep(self, seconds: float) -> None:
@@ -188,7 +188,8 @@ def test_transient_failures_are_retried_until_submitted(harness, fake_mps, fault
     [result] = summary["results"]
     assert result["attempts"] == 3
     assert len(fake_mps.backend.tasks) == 1
-    assert len(harness.sleeps) == 2 and all(0 <= s <= 5 for s in harness.sleeps)
+    # two backoffs (0.2 s and 0.4 s caps, full jitter), plus any wait for the pacer's next slot
+    assert len(harness.sleeps) >= 2 and all(0 <= s <= 5 for s in harness.sleeps)
 
 
 def test_wrong_content_type_error_envelope_is_not_mistaken_for_success(harness, fake_mps):
@@ -219,8 +220,7 @@ def test_slow_answer_past_the_timeout_is_retried_safely(fake_mps):
 def test_throttling_under_the_real_rate_limit_loses_nothing(make_fake_mps):
     """30 records against 20 requests/s: the throttled ones back off and get through."""
     fake_mps = make_fake_mps(rate_limit_per_second=20)
-    h = Harness(fake_mps)
-    h.fn._sleep = time.sleep  # real backoff against the real-time rate limiter
+    h = Harness(fake_mps, sleep=time.sleep)  # real pacing and backoff against the real-time rate limiter
     event = cos_event([cos_record(BUCKET, REGION, f"burst/{i}.jpg") for i in range(30)])
     summary = h.invoke(event)
     assert summary["submitted"] == 30
@@ -383,12 +383,21 @@ def test_expired_token_mid_invocation_is_refreshed_once(fake_mps):
 # -- connections and secrets ------------------------------------------------------------------------
 
 
-def test_one_connection_for_a_whole_event_and_across_warm_invocations(harness, fake_mps):
+def test_one_connection_per_worker_for_a_whole_event_and_across_warm_invocations(harness, fake_mps):
     event = cos_event([cos_record(BUCKET, REGION, f"many/{i}.jpg") for i in range(50)])
     harness.invoke(event)
-    assert fake_mps.server.connections_opened == 1
+    opened = fake_mps.server.connections_opened
+    assert 1 <= opened <= harness.fn.settings.concurrency
     harness.invoke(cos_event([cos_record(BUCKET, REGION, f"more/{i}.jpg") for i in range(10)]))
+    harness.invoke(load("put.json"))
+    assert fake_mps.server.connections_opened == opened  # warm invocations reuse them all
+
+
+def test_one_record_events_use_one_connection_and_no_worker_thread(harness, fake_mps):
+    for name in ("put.json", "copy.json", "multipart-upload.json"):
+        harness.invoke(load(name))
     assert fake_mps.server.connections_opened == 1
+    assert harness.fn._workers is None
 
 
 def test_secrets_never_appear_in_logs_errors_or_return_values(fake_mps):
