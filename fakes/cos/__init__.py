@@ -1,8 +1,12 @@
 """A local fake of Tencent Cloud COS (XML API): list, head, get, put and delete objects.
 
-Moto-style: `backend.py` holds the state and the API rules, `server.py` is the HTTP layer,
-`signature.py` checks the `q-sign-algorithm=sha1` Authorization header. The official SDK
-(cos-python-sdk-v5) talks to it over real HTTP, with real signatures:
+Laid out as moto lays out a service: `backend.py` holds the account's buckets and objects and
+one method per API action, `store.py` how objects are kept and listed, `responses.py` is the
+wire layer (parse, authenticate, dispatch by operation name, render headers and XML, apply
+faults), `exceptions.py` has one class per error code, `faults.py` the failures tests inject,
+`records.py` the records handed out, `signature.py` checks the `q-sign-algorithm=sha1`
+Authorization header, `server.py` is the HTTP server (shared parts in ../core). The official
+SDK (cos-python-sdk-v5) talks to it over real HTTP, with real signatures:
 
     backend = CosBackend()
     backend.create_bucket("photos-1250000000", "ap-guangzhou")
@@ -13,16 +17,11 @@ Moto-style: `backend.py` holds the state and the API rules, `server.py` is the H
         CosS3Client(conf, retry=0).head_object(Bucket="photos-1250000000", Key="a.jpg")
 """
 
-from .backend import (
-    Call,
-    CosBackend,
-    CosError,
-    CosFault,
-    ListResult,
-    ObjectCreated,
-    Reply,
-    StoredObject,
-)
+from ..core.reply import Reply
+from .backend import CosBackend
+from .exceptions import CosError
+from .faults import CosFault
+from .records import Call, ListResult, ObjectCreated, StoredObject
 from .server import FakeCosServer
 from .signature import sign_cos
 

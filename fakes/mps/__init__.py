@@ -1,8 +1,11 @@
 """A local fake of Tencent Cloud MPS (API 2019-06-12): ProcessImage and DescribeImageTaskDetail.
 
-Moto-style: `backend.py` holds the state and the API rules, `server.py` is the HTTP layer,
-`validation.py` checks bodies against the SDK's own models, `../tc3.py` checks signatures.
-The official SDK talks to it over real HTTP, with real signatures:
+Laid out as moto lays out a service: `backend.py` holds the account's state and one method per
+API action, `responses.py` is the wire layer (parse, authenticate, dispatch by action name,
+render the envelope, apply faults), `exceptions.py` has one class per error code, `faults.py`
+the failures tests inject, `records.py` the records kept, `validation.py` checks bodies
+against the SDK's own models, `server.py` is the HTTP server (shared parts in ../core). The
+official SDK talks to it over real HTTP, with real TC3 signatures (../tc3.py):
 
     backend = MpsBackend(clock=FakeClock())
     backend.add_credential("FAKEID...", "key", token="tok")
@@ -10,8 +13,23 @@ The official SDK talks to it over real HTTP, with real signatures:
         ...  # HttpProfile(protocol="http", endpoint=server.host)
 """
 
-from .backend import Call, FakeClock, Fault, MpsBackend, OutputLocation, Reply, Task
-from .errors import MpsError
+from ..core.clock import FakeClock
+from .backend import MpsBackend
+from .exceptions import MpsError
+from .faults import Fault
+from .records import Call, Caller, OutputLocation, Task
+from .responses import Reply
 from .server import FakeMpsServer
 
-__all__ = ["Call", "FakeClock", "FakeMpsServer", "Fault", "MpsBackend", "MpsError", "OutputLocation", "Reply", "Task"]
+__all__ = [
+    "Call",
+    "Caller",
+    "FakeClock",
+    "FakeMpsServer",
+    "Fault",
+    "MpsBackend",
+    "MpsError",
+    "OutputLocation",
+    "Reply",
+    "Task",
+]

@@ -1,12 +1,5 @@
-"""The one exception the fake raises internally; it becomes an API error envelope."""
+"""The old home of MpsError; the API errors now live in fakes/mps/exceptions.py."""
 
-from __future__ import annotations
+from .exceptions import MpsError
 
-
-class MpsError(Exception):
-    """`code` is the wire error code (e.g. "InvalidParameterValue.SessionId")."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
+__all__ = ["MpsError"]

@@ -1,50 +1,24 @@
-"""The HTTP face of the fake MPS: a thin keep-alive server in front of an MpsBackend.
+"""The fake MPS on the wire: API 3.0 requests are POSTs to "/" naming their action in X-TC-Action.
 
-All API behaviour lives in the backend; this module only moves bytes and carries out the
-`Reply` the backend decided on (answer, delay, or hang up). The shared plumbing (fast header
-parsing, connection counting, clean stop) is in ../http.py.
+Everything else is shared (fakes/core/server.py) or the backend's (MpsBackend.respond).
 """
 
 from __future__ import annotations
 
-import time
-from http import HTTPStatus
-
-from ..http import BackgroundServer, FastHandler
+from ..core.reply import Reply
+from ..core.server import BackgroundServer, FastHandler
 
 
 class _Handler(FastHandler):
-    def do_POST(self) -> None:
+    def answer(self, body: bytes) -> Reply:
         path, _, query = self.path.partition("?")
-        try:
-            length = int(self.fields.get("content-length") or 0)
-        except ValueError:
-            self.close_connection = True
-            self._write(400, b"bad Content-Length", "text/plain")
-            return
-        body = self.rfile.read(length) if length > 0 else b""
         if path != "/":
-            self._write(404, b"not found", "text/plain")
-            return
+            return Reply(404, body=b"not found", content_type="text/plain")
         action = self.fields.get("x-tc-action", "")
-        reply = self.server.backend.respond(action, self.fields, body, self.command, query)
-        if reply.delay:
-            time.sleep(reply.delay)
-        if reply.drop:
-            self.close_connection = True  # the client sees the connection closed with no answer
-            return
-        self._write(reply.status, reply.body, reply.content_type)
+        reply: Reply = self.server.backend.respond(action, self.fields, body, self.command, query)
+        return reply
 
-    do_GET = do_POST
-
-    def _write(self, status: int, body: bytes, content_type: str) -> None:
-        reason = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Unknown"
-        close = "Connection: close\r\n" if self.close_connection else ""
-        head = (
-            f"HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\n{close}\r\n"
-        )
-        # One write, one segment: split writes meet the client's delayed ACK and cost ~40 ms.
-        self.wfile.write(head.encode("latin-1") + body)
+    do_GET = do_POST = FastHandler.serve
 
 
 class FakeMpsServer(BackgroundServer):

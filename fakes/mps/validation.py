@@ -19,7 +19,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Union
 
-from .errors import MpsError
+from .exceptions import (
+    InvalidParameter,
+    InvalidParameterValue,
+    MissingParameter,
+    MpsError,
+    SessionContextTooLong,
+    SessionIdTooLong,
+    UnknownParameter,
+)
 
 _MODELS = "tencentcloud.mps.v20190612.models"
 _TYPE_LINE = re.compile(r"^\s*:type (\w+): (.+?)\s*$", re.MULTILINE)
@@ -85,7 +93,7 @@ Scalar = Union[str, int, float, bool]
 class OneOf:
     values: tuple[Scalar, ...]
     case_insensitive: bool = False
-    code: str = "InvalidParameterValue"
+    error: type[MpsError] = InvalidParameterValue
 
     def problem(self, value: Scalar) -> str | None:
         if self.case_insensitive and isinstance(value, str):
@@ -99,7 +107,7 @@ class OneOf:
 class Between:
     low: float | None
     high: float | None
-    code: str = "InvalidParameterValue"
+    error: type[MpsError] = InvalidParameterValue
 
     def problem(self, value: Scalar) -> str | None:
         assert isinstance(value, (int, float))
@@ -112,7 +120,7 @@ class Between:
 class Matches:
     pattern: str
     description: str
-    code: str = "InvalidParameterValue"
+    error: type[MpsError] = InvalidParameterValue
 
     def problem(self, value: Scalar) -> str | None:
         return None if re.fullmatch(self.pattern, str(value), re.DOTALL) else f"{value!r} {self.description}"
@@ -121,7 +129,7 @@ class Matches:
 @dataclass(frozen=True)
 class MaxLength:
     limit: int
-    code: str
+    error: type[MpsError]
 
     def problem(self, value: Scalar) -> str | None:
         return None if len(str(value)) <= self.limit else f"longer than {self.limit} characters"
@@ -238,8 +246,8 @@ RULES: Mapping[tuple[str, str], tuple[Rule, ...]] = {
     ("ProcessImageRequest", "OutputPath"): (Matches(r".*\.\{format\}", "does not end with .{format}"),),
     ("ProcessImageRequest", "OutputDir"): (Matches(r"/(.*/)?", "does not start and end with /"),),
     ("ProcessImageRequest", "Definition"): (Between(1, None),),
-    ("ProcessImageRequest", "SessionId"): (MaxLength(50, "InvalidParameterValue.SessionIdTooLong"),),
-    ("ProcessImageRequest", "SessionContext"): (MaxLength(1000, "InvalidParameterValue.SessionContextTooLong"),),
+    ("ProcessImageRequest", "SessionId"): (MaxLength(50, SessionIdTooLong),),
+    ("ProcessImageRequest", "SessionContext"): (MaxLength(1000, SessionContextTooLong),),
 }
 
 REQUIRED: Mapping[str, tuple[str, ...]] = {
@@ -286,7 +294,7 @@ def _join(path: str, name: str) -> str:
 def _check_object(model: str, obj: Mapping[str, object], path: str, fields: Mapping[str, FieldType]) -> None:
     for name in obj:
         if name not in fields:
-            raise MpsError("UnknownParameter", f"The parameter `{_join(path, name)}` is not recognized.")
+            raise UnknownParameter(f"The parameter `{_join(path, name)}` is not recognized.")
     # null is "not given"; so is "" for free-text fields (SessionId's doc says so explicitly),
     # but not for enum fields: "" is no documented value, so it is checked (and refused).
     given = {k: v for k, v in obj.items() if v is not None and (v != "" or _is_enum(model, k))}
@@ -294,7 +302,7 @@ def _check_object(model: str, obj: Mapping[str, object], path: str, fields: Mapp
     required += [needed for field, value, needed in REQUIRED_WHEN.get(model, ()) if given.get(field) == value]
     for name in required:
         if name not in given:
-            raise MpsError("MissingParameter", f"The parameter `{_join(path, name)}` is missing.")
+            raise MissingParameter(f"The parameter `{_join(path, name)}` is missing.")
     for name, value in given.items():
         _check_field(model, name, fields[name], value, _join(path, name))
 
@@ -308,7 +316,7 @@ def _check_field(model: str, name: str, ftype: FieldType, value: object, path: s
         _check_item(model, name, ftype, value, path)
         return
     if not isinstance(value, list):
-        raise MpsError("InvalidParameter", f"The parameter `{path}` should be an array.")
+        raise InvalidParameter(f"The parameter `{path}` should be an array.")
     for i, item in enumerate(value):
         _check_item(model, name, ftype, item, f"{path}.{i}")
 
@@ -316,18 +324,18 @@ def _check_field(model: str, name: str, ftype: FieldType, value: object, path: s
 def _check_item(model: str, name: str, ftype: FieldType, value: object, path: str) -> None:
     if ftype.kind == "model":
         if not isinstance(value, dict):
-            raise MpsError("InvalidParameter", f"The parameter `{path}` should be an object.")
+            raise InvalidParameter(f"The parameter `{path}` should be an object.")
         _check_object(ftype.model, value, path, model_fields(ftype.model))
         return
     if not _has_type(ftype.kind, value):
-        raise MpsError("InvalidParameter", f"The parameter `{path}` should be of type {ftype.kind}.")
+        raise InvalidParameter(f"The parameter `{path}` should be of type {ftype.kind}.")
     assert isinstance(value, (str, int, float, bool))
     if ftype.non_negative and isinstance(value, int) and value < 0:
-        raise MpsError("InvalidParameterValue", f"The parameter `{path}` must not be negative.")
+        raise InvalidParameterValue(f"The parameter `{path}` must not be negative.")
     for rule in RULES.get((model, name), ()) + RULES.get(("*", name), ()):
         problem = rule.problem(value)
         if problem:
-            raise MpsError(rule.code, f"The value of `{path}` is invalid: {problem}.")
+            raise rule.error(f"The value of `{path}` is invalid: {problem}.")
 
 
 def _has_type(kind: str, value: object) -> bool:

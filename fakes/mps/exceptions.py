@@ -1,0 +1,108 @@
+"""The MPS API errors the fake answers, one class per wire code (`raise SessionIdInUse()`).
+
+Codes and messages follow the API (tencent-spec.md §1-4); fakes/mps/responses.py renders any
+of them as the error envelope `{"Response": {"Error": {"Code", "Message"}, "RequestId"}}`.
+"""
+
+from __future__ import annotations
+
+from .. import tc3
+from ..core.exceptions import ApiError
+
+
+class MpsError(ApiError):
+    """Any MPS API error; `code` is its wire error code (e.g. "InvalidParameterValue.SessionId")."""
+
+    code = "InternalError"
+    default_message = "An internal error has occurred."
+
+
+# ---- authentication (tc3.verify's codes, and the token rule) ---------------------------------------
+
+
+class InvalidAuthorization(MpsError):
+    code = tc3.INVALID_AUTHORIZATION
+    default_message = "Authorization header is missing or malformed, or signs the wrong service."
+
+
+class SignatureExpire(MpsError):
+    code = tc3.SIGNATURE_EXPIRE
+    default_message = "Signature expired: X-TC-Timestamp is more than 300 s from the server time."
+
+
+class SecretIdNotFound(MpsError):
+    code = tc3.SECRET_ID_NOT_FOUND
+    default_message = "The SecretId is not found, please ensure that your SecretId is correct."
+
+
+class SignatureFailure(MpsError):
+    code = tc3.SIGNATURE_FAILURE
+    default_message = "The provided credentials could not be validated. Please check your signature."
+
+
+class TokenFailure(MpsError):
+    code = "AuthFailure.TokenFailure"
+    default_message = "The token is invalid or does not match the SecretId."
+
+
+# ---- the common parameters -----------------------------------------------------------------------
+
+
+class NoSuchVersion(MpsError):
+    code = "NoSuchVersion"
+
+
+class InvalidAction(MpsError):
+    code = "InvalidAction"
+
+
+class UnsupportedRegion(MpsError):
+    code = "UnsupportedRegion"
+
+
+class UnsupportedProtocol(MpsError):
+    code = "UnsupportedProtocol"
+    default_message = "The fake MPS implements only POST with a JSON body."
+
+
+class RequestLimitExceeded(MpsError):
+    code = "RequestLimitExceeded"
+
+
+# ---- the request body (fakes/mps/validation.py raises most of these) ------------------------------
+
+
+class InvalidParameter(MpsError):
+    code = "InvalidParameter"
+
+
+class UnknownParameter(MpsError):
+    code = "UnknownParameter"
+
+
+class MissingParameter(MpsError):
+    code = "MissingParameter"
+
+
+class InvalidParameterValue(MpsError):
+    code = "InvalidParameterValue"
+
+
+class SessionIdTooLong(MpsError):
+    code = "InvalidParameterValue.SessionIdTooLong"
+
+
+class SessionContextTooLong(MpsError):
+    code = "InvalidParameterValue.SessionContextTooLong"
+
+
+# ---- the actions ---------------------------------------------------------------------------------
+
+
+class SessionIdInUse(MpsError):
+    code = "InvalidParameterValue.SessionId"
+    default_message = "The deduplication ID already exists. The request is removed due to duplication."
+
+
+class ResourceNotFound(MpsError):
+    code = "ResourceNotFound"
