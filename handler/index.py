@@ -217,9 +217,9 @@ class _Invocation:
         submits = [i for i, (_, plan) in enumerate(planned) if isinstance(plan, Submit)]
         if len(submits) < 2 or self.fn.settings.concurrency < 2 or self.credentials.current is None:
             return {}
-        deadline = self.deadline - self._reserve(len(planned))
         workers = self.fn.workers()
-        return {i: workers.submit(self._call, planned[i][0], planned[i][1], deadline) for i in submits}
+        total = len(planned)
+        return {i: workers.submit(self._call, planned[i][0], planned[i][1], None, total) for i in submits}
 
     def _decide(self, item: CosUploadRecord | RecordError, plan: Plan, records_left: int) -> tuple[RecordResult, float]:
         """A record's result in this thread, and the seconds of it spent in MPS calls."""
@@ -233,14 +233,20 @@ class _Invocation:
                 session_id=plan.session_id, error_code="MissingCredentials", error=MISSING_CREDENTIALS
             ), 0.0
         calling = self.runtime.clock()
-        done = self._call(item, plan, self.deadline - self._reserve(records_left))
+        done = self._call(item, plan, self.deadline - self._reserve(records_left), len(self.logged) + records_left)
         calling = self.runtime.clock() - calling
         return self._submitted(item, plan, done), calling
 
-    def _call(self, item: Any, plan: Submit, deadline: float) -> Submitted:
-        """Submit one record (in this thread or a worker's): the only place that talks to MPS."""
+    def _call(self, item: Any, plan: Submit, deadline: float | None, total: int) -> Submitted:
+        """Submit one record (in this thread or a worker's): the only place that talks to MPS.
+
+        A worker works out its deadline when it starts the record, from what logging has cost so
+        far: the main thread is still writing earlier records' lines meanwhile.
+        """
         from .mps_client import sdk_log_redaction
 
+        if deadline is None:
+            deadline = self.deadline - self._reserve(total - len(self.logged))
         region = self.fn.settings.mps_region or self.function_region or item.region
         policy = self.policy._replace(deadline=deadline)
         # the SDK's DEBUG log shows requests and answers: redact this invocation's secrets from it

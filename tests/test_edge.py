@@ -261,7 +261,7 @@ def test_many_records_and_slow_logging_still_end_inside_the_limit(make_fake_mps)
     """3,000 records, 20 requests/s, and a CPU so slow each log line costs 0.3 ms: the function keeps
     back the time to log every record it cannot submit, so it reports its own failure in time."""
     clock = VirtualClock(tick=0.0001)
-    fake = make_fake_mps(rate_limit_per_second=20, clock=clock)
+    fake = make_fake_mps(rate_limit_per_second=20, clock=clock, rate_clock=clock)
     records = [cos_record(BUCKET, REGION, f"big/{i:05d}.jpg", event_time=1_764_000_000 + i) for i in range(3000)]
 
     class SlowStream(io.StringIO):
