@@ -1,4 +1,4 @@
-"""Build real-shaped SCF COS trigger events (tencent-spec.md §5.1), for samples and tests.
+"""Build real-shaped SCF COS trigger events (docs/tencent-cloud.md#event-shape), for samples and tests.
 
 The shape follows a captured 2022 event: the key raw and prefixed `/<appid>/<name>/`, the
 `url` percent-encoded, a short region code next to the full `cosRegion`, epoch `eventTime`,

@@ -1,7 +1,7 @@
 """Check serverless.yml against the `scf` component's documented inputs, before a deploy finds out.
 
 The rules come from serverless-components/tencent-scf docs/configure.md and the SCF API limits
-(tencent-spec.md §6-7): input names and types, memory classes, the COS trigger's shape (the
+(docs/tencent-cloud.md#serverless-component, #limits): input names and types, memory classes, the COS trigger's shape (the
 bucket as its XML-API domain, one event type, `enable: true`), environment-variable limits, and
 this function's own configuration loaded exactly as the function will load it.
 """

@@ -35,11 +35,16 @@ class ChildRun(NamedTuple):
 
 
 def run_child(
-    code: str, args: Sequence[str], env: Mapping[str, str], cwd: Path, python_flags: Sequence[str] = ()
+    code: str,
+    args: Sequence[str],
+    env: Mapping[str, str],
+    cwd: Path,
+    python_flags: Sequence[str] = (),
+    python: str = sys.executable,
 ) -> ChildRun:
-    """Run `code` with `args` in a fresh interpreter; raise SystemExit if it fails."""
+    """Run `code` with `args` in a fresh interpreter (`python`); raise SystemExit if it fails."""
     t0 = time.perf_counter()
-    proc = subprocess.run([sys.executable, *python_flags, "-c", _WRAPPER, code, *args], cwd=cwd, env=dict(env),
+    proc = subprocess.run([python, *python_flags, "-c", _WRAPPER, code, *args], cwd=cwd, env=dict(env),
                           capture_output=True, text=True, check=False)  # fmt: skip
     wall = time.perf_counter() - t0
     if proc.returncode != 0:

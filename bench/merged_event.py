@@ -59,7 +59,9 @@ def main() -> None:
         for concurrency in (1, DEFAULT_CONCURRENCY) if r % 2 == 0 else (DEFAULT_CONCURRENCY, 1):
             times[concurrency].append(one_round(concurrency, args.records, args.latency, r))
     sequential, concurrent = statistics.median(times[1]), statistics.median(times[DEFAULT_CONCURRENCY])
-    print(f"{args.records} records, {args.latency * 1000:.0f} ms per call, MPS at 20 requests/s, median of {args.rounds}:")
+    print(
+        f"{args.records} records, {args.latency * 1000:.0f} ms per call, MPS at 20 requests/s, median of {args.rounds}:"
+    )
     print(f"  MPS_CONCURRENCY=1: {sequential:.2f} s")
     print(f"  MPS_CONCURRENCY={DEFAULT_CONCURRENCY} (default): {concurrent:.2f} s ({concurrent / sequential:.2f}x)")
     print(f"  the 20/s quota alone needs {(args.records - 1) / 20:.2f} s; every record submitted exactly once")

@@ -1,4 +1,4 @@
-"""TC3-HMAC-SHA256, the signature of Tencent Cloud API 3.0 (tencent-spec.md §4.2).
+"""TC3-HMAC-SHA256, the signature of Tencent Cloud API 3.0 (docs/tencent-cloud.md#signature-v3).
 
 Written from the published algorithm with hmac/hashlib only: reusing the SDK's signer would let
 a bug in it sign and verify its own mistakes. `verify` is what the fake servers call;

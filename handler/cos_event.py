@@ -1,6 +1,6 @@
 """Typed, I/O-free views of the SCF COS trigger event.
 
-One real event (tencent-spec.md §5.1) looks like
+One real event (docs/tencent-cloud.md#event-shape) looks like
   {"Records": [{"cos": {"cosObject": {"key": "/<appid>/<name>/<key>", "size": 1029, ...},
                         "cosBucket": {"name": "<name>", "appid": "<appid>", "region": "sh",
                                       "cosRegion": "ap-shanghai"}},

@@ -3,7 +3,7 @@
 Field names and types come from `mps_schema.json`, extracted from the official SDK's
 `ImageTaskInput` model by tools/gen_mps_schema.py (the models module itself is too big to
 import at cold start). On top of that, the enums and ranges that the MPS docs state
-(tencent-spec.md §2) are checked here; enum values are matched case-insensitively and sent
+(docs/tencent-cloud.md#imagetask) are checked here; enum values are matched case-insensitively and sent
 in their documented spelling. Generative/AI sub-configs are type-checked only.
 """
 

@@ -2,7 +2,7 @@
 
 `CommonClient.call_json` is used instead of the typed `MpsClient` because the typed
 `ProcessImageRequest` model has no SessionId field and would silently drop it
-(tencent-spec.md §0.2), and because importing the typed client loads the 100k-line models
+(docs/tencent-cloud.md#typed-models), and because importing the typed client loads the 100k-line models
 module at every cold start.
 """
 
@@ -166,7 +166,7 @@ class MpsApi:
         error = response.get("Error")
         if isinstance(error, dict):
             # The SDK only detects errors when Content-Type is exactly application/json
-            # (tencent-spec.md §0.3); anything else reaches us as a "success" envelope.
+            # (docs/tencent-cloud.md#error-detection); anything else reaches us as a "success" envelope.
             raise MpsCallError(
                 str(error.get("Code", "UnknownError")),
                 str(error.get("Message", "")),

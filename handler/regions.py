@@ -1,7 +1,7 @@
 """COS region codes as they appear in trigger events, and region-name checks.
 
 `cosBucket.region` carries COS's historic short codes (`gz`, `sh`, ...). Only codes that a
-source ties to COS are mapped (tencent-spec.md §5.4); anything else is an error, never a
+source ties to COS are mapped (docs/tencent-cloud.md#region-codes); anything else is an error, never a
 guess. Deployments that meet another code can extend the map with COS_REGION_CODES.
 """
 

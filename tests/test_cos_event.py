@@ -49,7 +49,7 @@ def test_put_event_parses_every_field():
     ["uploads/假期 照片/海边 日落+1 100%.jpg", "a+b.jpg", "100%25.png", "with space.jpg", "x/%E4%B8%AD.jpg"],
 )
 def test_key_passes_through_unchanged_and_matches_the_encoded_url(key):
-    """The evidence (tencent-spec §5.3): `key` is raw, `url` is percent-encoded. Never decode the key."""
+    """The evidence (docs/tencent-cloud.md#object-key): `key` is raw, `url` is percent-encoded. Never decode the key."""
     event = cos_event([cos_record("photos-1250000000", "ap-guangzhou", key)])
     rec = only(event)
     assert isinstance(rec, CosUploadRecord)

@@ -1,6 +1,6 @@
 """The fake COS, exercised through the REAL official SDK (cos-python-sdk-v5) over real HTTP.
 
-Every rule asserted here is one the real service enforces (tencent-spec.md §5.5, §9): a fake that
+Every rule asserted here is one the real service enforces (docs/tencent-cloud.md#cos-xml-api): a fake that
 accepts what COS rejects would let client bugs through. Requests the SDK cannot be made to send
 (expired signatures, tampered paths) are forged with fakes.cos.sign_cos and sent with requests.
 """

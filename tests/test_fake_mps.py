@@ -1,6 +1,6 @@
 """The fake MPS, exercised through the REAL official SDK over real HTTP with real signatures.
 
-Every rule asserted here is one the real API enforces (tencent-spec.md §1-4, §10): a fake that
+Every rule asserted here is one the real API enforces (docs/tencent-cloud.md#processimage, #imagetask, #errors, #signature-v3): a fake that
 accepts what MPS rejects would let client bugs through.
 """
 

@@ -47,7 +47,7 @@ def event_region(event: Any) -> str:
 
 
 def scf_context(event: Any) -> dict[str, Any]:
-    """A context dict shaped like the one SCF passes to Python functions (tencent-spec.md §6.2)."""
+    """A context dict shaped like the one SCF passes to Python functions (docs/tencent-cloud.md#context)."""
     appid = "1250000000"
     with contextlib.suppress(KeyError, IndexError, TypeError, AttributeError):
         appid = str(event["Records"][0]["cos"]["cosBucket"]["appid"])

@@ -1,4 +1,4 @@
-"""The COS XML API request signature, `q-sign-algorithm=sha1` (tencent-spec.md §9.2).
+"""The COS XML API request signature, `q-sign-algorithm=sha1` (docs/tencent-cloud.md#cos-signature).
 
 Written from the published algorithm with hmac/hashlib only: reusing the SDK's signer
 (qcloud_cos/cos_auth.py) would let a bug in it sign and verify its own mistakes. `verify` is what

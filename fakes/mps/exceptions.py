@@ -1,6 +1,6 @@
 """The MPS API errors the fake answers, one class per wire code (`raise SessionIdInUse()`).
 
-Codes and messages follow the API (tencent-spec.md §1-4); fakes/mps/responses.py renders any
+Codes and messages follow the API (docs/tencent-cloud.md#errors); fakes/mps/responses.py renders any
 of them as the error envelope `{"Response": {"Error": {"Code", "Message"}, "RequestId"}}`.
 """
 

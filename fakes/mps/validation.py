@@ -4,7 +4,7 @@ Two layers:
 - the SCHEMA (which field names exist at every level, and their JSON types) is read from the
   official SDK's models at first use, so it can never drift from what the SDK can send;
 - a hand-written table of the documented value rules (enums, ranges, formats, required
-  fields; tencent-spec.md §1-2) on top.
+  fields; docs/tencent-cloud.md#request-fields, #imagetask) on top.
 
 Error codes follow the API: a field unknown at any depth -> UnknownParameter, wrong JSON type
 -> InvalidParameter, missing required field -> MissingParameter, bad value ->
