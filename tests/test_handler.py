@@ -217,15 +217,24 @@ def test_slow_answer_past_the_timeout_is_retried_safely(fake_mps):
     assert len(fake_mps.backend.tasks) == 1
 
 
-def test_throttling_under_the_real_rate_limit_loses_nothing(make_fake_mps):
-    """30 records against 20 requests/s: the throttled ones back off and get through."""
+def test_the_pacer_keeps_a_merged_event_under_the_real_rate_limit(make_fake_mps):
+    """30 records against MPS's 20 requests/s: paced 2% under it, not one call is throttled."""
     fake_mps = make_fake_mps(rate_limit_per_second=20)
-    h = Harness(fake_mps, sleep=time.sleep)  # real pacing and backoff against the real-time rate limiter
-    event = cos_event([cos_record(BUCKET, REGION, f"burst/{i}.jpg") for i in range(30)])
-    summary = h.invoke(event)
-    assert summary["submitted"] == 30
-    assert len(fake_mps.backend.tasks) == 30
+    h = Harness(fake_mps, sleep=time.sleep)  # real pacing against the real-time rate limiter
+    summary = h.invoke(cos_event([cos_record(BUCKET, REGION, f"burst/{i}.jpg") for i in range(30)]))
+    assert summary["submitted"] == 30 and len(fake_mps.backend.tasks) == 30
+    assert not any(c.error_code == "RequestLimitExceeded" for c in fake_mps.backend.calls)
+
+
+def test_throttling_above_the_real_rate_limit_slows_down_and_loses_nothing(make_fake_mps):
+    """Paced at twice what MPS allows (a quota set too high, or other callers on the account): the
+    throttled calls are retried under a slower pace and every record gets through."""
+    fake_mps = make_fake_mps(rate_limit_per_second=20)
+    h = Harness(fake_mps, env={"MPS_REQUESTS_PER_SECOND": "40"}, sleep=time.sleep)
+    summary = h.invoke(cos_event([cos_record(BUCKET, REGION, f"burst/{i}.jpg") for i in range(30)]))
+    assert summary["submitted"] == 30 and len(fake_mps.backend.tasks) == 30
     assert any(c.error_code == "RequestLimitExceeded" for c in fake_mps.backend.calls)
+    assert h.fn.pacer.rate < h.fn.pacer.target  # it slowed down
 
 
 def test_retries_stop_before_the_time_limit_and_the_invocation_fails(harness, fake_mps):
