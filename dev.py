@@ -68,7 +68,7 @@ def scf_runtime_module() -> types.ModuleType:
 
 
 def scf_runtimes(scf: types.ModuleType, env: dict[str, str]) -> tuple[list[str], list[str], list[str]]:
-    """Find SCF's Python runtimes (tests/test_scf_runtimes.py runs the built package under each).
+    """Find SCF's Python runtimes (tests/system/test_scf_runtimes.py runs the built package under each).
 
     Returns (pytest arguments, notes on missing runtimes, failures). Found: the interpreter is
     passed to pytest in `env`. Missing locally: its tests are deselected and the note says so.

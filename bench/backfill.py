@@ -24,34 +24,25 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.child import run_child
-from fakes.cos import CosBackend, FakeCosServer
-from fakes.mps import FakeMpsServer, MpsBackend
+from fakes.harness import start_cos, start_mps
+from fakes.identities import OPERATOR
 from fakes.mps.validation import schema
 
 BUCKET, REGION = "bench-1250000000", "ap-guangzhou"
-SECRET_ID, SECRET_KEY = "FAKEIDbenchBackfill000000000000000", "benchBackfillSecret0000000000000"
 COMMAND = "import sys\nfrom autoenhance.cli import main\nsys.exit(main(sys.argv[1:]))\n"
 
 
 def run(images: int, others: int, latency: float, tmp: Path) -> dict:
     schema()  # the fake builds its SDK-derived schema on first use (~2 s): not the command's time
-    mps = MpsBackend(rate_limit_per_second=20, latency_seconds=latency)
-    mps.add_credential(SECRET_ID, SECRET_KEY)
-    cos = CosBackend(latency_seconds=latency)
-    cos.create_bucket(BUCKET, REGION)
-    cos.add_credential(SECRET_ID, SECRET_KEY)
-    for i in range(images):
-        cos.put_object(BUCKET, f"photos/{i:06d}.jpg", size=100_000)
-    for i in range(others):
-        cos.put_object(BUCKET, f"raw/{i:06d}.dng", size=100_000)
-    with FakeMpsServer(mps) as mps_server, FakeCosServer(cos) as cos_server:
-        env = {
-            **os.environ,
-            "MPS_ENDPOINT": mps_server.url,
-            "COS_ENDPOINT": cos_server.url,
-            "TENCENTCLOUD_SECRETID": SECRET_ID,
-            "TENCENTCLOUD_SECRETKEY": SECRET_KEY,
-        }
+    # One operator's long-lived keys for both services, as `autoenhance backfill --live` uses them.
+    mps = start_mps(OPERATOR, rate_limit_per_second=20, latency_seconds=latency)
+    cos = start_cos(OPERATOR, BUCKET, REGION, latency_seconds=latency)
+    with mps, cos:
+        for i in range(images):
+            cos.backend.put_object(BUCKET, f"photos/{i:06d}.jpg", size=100_000)
+        for i in range(others):
+            cos.backend.put_object(BUCKET, f"raw/{i:06d}.dng", size=100_000)
+        env = {**os.environ, "MPS_ENDPOINT": mps.url, "COS_ENDPOINT": cos.url, **OPERATOR.environ()}
         run = run_child(
             COMMAND,
             [
@@ -70,10 +61,10 @@ def run(images: int, others: int, latency: float, tmp: Path) -> dict:
             tmp,
         )
     rate = float(re.search(r"([\d.]+) submitted/s", run.stdout).group(1))  # type: ignore[union-attr]
-    per_object = collections.Counter(t.params["InputInfo"]["CosInputInfo"]["Object"] for t in mps.tasks)
+    per_object = collections.Counter(t.params["InputInfo"]["CosInputInfo"]["Object"] for t in mps.backend.tasks)
     return {
         "listed": images + others,
-        "tasks": len(mps.tasks),
+        "tasks": len(mps.backend.tasks),
         "objects_with_two_tasks": sum(1 for n in per_object.values() if n > 1),
         "failed": int(re.search(r"(\d+) failed", run.stdout).group(1)),  # type: ignore[union-attr]
         "submitted_per_s": rate,

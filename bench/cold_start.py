@@ -24,9 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from autoenhance.cos_events import cos_event, cos_record
 from bench.child import run_child
-from fakes.mps import FakeMpsServer, MpsBackend
-
-SECRET_ID, SECRET_KEY, TOKEN = "FAKEIDbenchColdStart000000000000", "benchColdStartSecretKey000000000", "bench-token"
+from fakes.harness import start_mps
 
 CHILD = """
 import json, sys
@@ -51,17 +49,8 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
-    backend = MpsBackend(rate_limit_per_second=None)
-    backend.add_credential(SECRET_ID, SECRET_KEY, TOKEN)
-    with FakeMpsServer(backend) as server:
-        env = {
-            **os.environ,
-            "MPS_ENDPOINT": server.url,
-            "TENCENTCLOUD_SECRETID": SECRET_ID,
-            "TENCENTCLOUD_SECRETKEY": SECRET_KEY,
-            "TENCENTCLOUD_SESSIONTOKEN": TOKEN,
-            "PYTHONPATH": str(ROOT),
-        }
+    with start_mps(rate_limit_per_second=None) as mps:
+        env = {**os.environ, **mps.function_env(), "PYTHONPATH": str(ROOT)}
         samples: dict[str, list[tuple[float, int]]] = {"ours": [], "naive": []}
         for i in range(args.rounds + 1):
             for which in ("ours", "naive") if i % 2 else ("naive", "ours"):
@@ -69,7 +58,7 @@ def main() -> None:
                 sample = one_run(which, event, env)
                 if i:  # round 0 only warms bytecode caches
                     samples[which].append(sample)
-        assert len(backend.tasks) == 2 * (args.rounds + 1), "every child must have created its task"
+        assert len(mps.backend.tasks) == 2 * (args.rounds + 1), "every child must have created its task"
 
     def med(which: str, idx: int) -> float:
         return statistics.median(s[idx] for s in samples[which])

@@ -12,7 +12,6 @@ Target (issue 12): the default finishes a 100-record event within 5.5 s, every r
 from __future__ import annotations
 
 import argparse
-import io
 import statistics
 import sys
 import time
@@ -22,28 +21,22 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from autoenhance.cos_events import cos_event, cos_record
-from fakes.identities import MPS_ROLE
-from fakes.mps import FakeMpsServer, MpsBackend
+from fakes.harness import WarmContainer, start_mps
 from handler.config import DEFAULT_CONCURRENCY
-from handler.index import load_function
-from handler.runtime import Runtime
 
 BUCKET, REGION = "photos-1250000000", "ap-guangzhou"
 
 
 def one_round(concurrency: int, records: int, latency: float, round_no: int) -> float:
-    backend = MpsBackend(rate_limit_per_second=20, latency_seconds=latency)
-    backend.add_credential(MPS_ROLE.secret_id, MPS_ROLE.secret_key, MPS_ROLE.token)
-    with FakeMpsServer(backend) as server:
-        env = {"MPS_ENDPOINT": server.url, "MPS_CONCURRENCY": str(concurrency), **MPS_ROLE.environ()}
-        fn = load_function(Runtime(env, stream=io.StringIO()))
+    with start_mps(rate_limit_per_second=20, latency_seconds=latency) as mps:
+        container = WarmContainer(mps, {"MPS_CONCURRENCY": str(concurrency)}, sleep=time.sleep)  # real time
         keys = [f"merged/{round_no}-{concurrency}/{i}.jpg" for i in range(records)]
         event = cos_event([cos_record(BUCKET, REGION, k, event_time=1_764_000_000 + i) for i, k in enumerate(keys)])
         context = {"request_id": "bench", "time_limit_in_ms": 60_000, "tencentcloud_region": REGION}
         started = time.perf_counter()
-        summary = fn.handle(event, context)
+        summary = container.invoke(event, context)
         elapsed = time.perf_counter() - started
-    objects = sorted(t.params["InputInfo"]["CosInputInfo"]["Object"] for t in backend.tasks)
+    objects = sorted(t.params["InputInfo"]["CosInputInfo"]["Object"] for t in mps.backend.tasks)
     assert summary["submitted"] == records and objects == sorted("/" + k for k in keys), summary
     return elapsed
 

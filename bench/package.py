@@ -30,11 +30,10 @@ sys.path.insert(0, str(ROOT))
 from autoenhance.cos_events import cos_event, cos_record
 from autoenhance.package import build_package, tree_digest
 from bench.child import run_child
-from fakes.mps import FakeMpsServer, MpsBackend
+from fakes.harness import start_mps
 
 NAIVE_REQUIREMENTS = ["tencentcloud-sdk-python==3.1.195", "cos-python-sdk-v5==1.9.44"]
 ASYNC_EVENT_LIMIT = 128 * 1024
-SECRET_ID, SECRET_KEY, TOKEN = "FAKEIDbenchPackage00000000000000", "benchPackageSecretKey0000000000", "bench-token"
 CHILD = """
 import importlib, json, sys
 sys.path.insert(0, sys.argv[1])
@@ -88,17 +87,11 @@ def main() -> None:
         naive = naive_package(work)
         _, ours_size, _ = tree_digest(ours)
         _, naive_size, _ = tree_digest(naive)
-        backend = MpsBackend(rate_limit_per_second=None)
-        backend.add_credential(SECRET_ID, SECRET_KEY, TOKEN)
-        with FakeMpsServer(backend) as server:
+        with start_mps(rate_limit_per_second=None) as mps:
             env = {
                 "PATH": os.environ["PATH"],
                 "PYTHONDONTWRITEBYTECODE": "x",
-                "MPS_ENDPOINT": server.url,
-                "TENCENTCLOUD_SECRETID": SECRET_ID,
-                "TENCENTCLOUD_SECRETKEY": SECRET_KEY,
-                "TENCENTCLOUD_SESSIONTOKEN": TOKEN,
-                "MPS_IMAGE_TASK_FILE": "image-task.json",
+                **mps.function_env(MPS_IMAGE_TASK_FILE="image-task.json"),
             }
             cold: dict[str, list[tuple[float, int]]] = {"ours": [], "naive": []}
             for i in range(args.rounds):

@@ -38,8 +38,7 @@ from autoenhance.cos_events import cos_event, cos_record
 from autoenhance.package import REQUIREMENTS, build_package, tree_digest
 from autoenhance.runtimes import SCF_RUNTIMES, locate_runtime
 from bench.child import run_child
-from fakes.identities import MPS_ROLE
-from fakes.mps import FakeMpsServer, MpsBackend
+from fakes.harness import start_mps
 
 NAIVE_REQUIREMENTS = ["tencentcloud-sdk-python==3.1.195", "cos-python-sdk-v5==1.9.44"]
 CHILD = """
@@ -91,11 +90,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--runtime", choices=list(SCF_RUNTIMES), action="append")
     args = parser.parse_args()
-    backend = MpsBackend(rate_limit_per_second=None)
-    backend.add_credential(MPS_ROLE.secret_id, MPS_ROLE.secret_key, MPS_ROLE.token)
-    with FakeMpsServer(backend) as server:
-        env = {"PATH": os.environ["PATH"], "MPS_ENDPOINT": server.url, "MPS_IMAGE_TASK_FILE": "image-task.json",
-               **MPS_ROLE.environ()}  # fmt: skip
+    with start_mps(rate_limit_per_second=None) as mps:
+        env = {"PATH": os.environ["PATH"], **mps.function_env(MPS_IMAGE_TASK_FILE="image-task.json")}
         for version in args.runtime or list(SCF_RUNTIMES):
             runtime = locate_runtime(version)
             if runtime is None:

@@ -20,7 +20,7 @@ image object has exactly one accepted task, or is dead-lettered with a reason th
 no object has two tasks; nothing else got a task; no invocation raised an exception type
 outside the documented ones (RecordsNotSubmittedError, MalformedEventError, ConfigurationError).
 
-`tests/test_soak.py` runs a CI-sized soak through `run_soak`; this script runs the large one:
+`tests/system/test_soak.py` runs a CI-sized soak through `run_soak`; this script runs the large one:
 
     python bench/soak.py [--events 2000] [--seed 1] [--concurrency 16] [--json]
 
@@ -30,7 +30,6 @@ Exit status 0 when the invariant holds, 1 when it does not.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import heapq
 import json
 import random
@@ -39,7 +38,7 @@ import threading
 import time
 import traceback
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -49,16 +48,15 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from autoenhance.cos_events import cos_event, cos_record
-from fakes.mps import FakeClock, FakeMpsServer, MpsBackend
+from fakes.harness import FakeMps, WarmContainer, start_mps
+from fakes.mps import FakeClock, MpsBackend
 from handler.config import ConfigurationError
 from handler.cos_event import MalformedEventError
-from handler.index import Function, RecordsNotSubmittedError, load_function
-from handler.runtime import Runtime
+from handler.index import RecordsNotSubmittedError
 
 DOCUMENTED_ERRORS = (RecordsNotSubmittedError, MalformedEventError, ConfigurationError)
 DUPLICATE_CODE = "InvalidParameterValue.SessionId"
 BUCKET, REGION = "soak-1250000000", "ap-guangzhou"
-SECRET_ID, SECRET_KEY, TOKEN = "FAKEIDsoakTest00000000000000000000", "soakTestSecretKey000000000000000", "soak-token"
 DEFAULT_FAULT_RATES: Mapping[str, float] = {"InternalError": 0.05, "drop": 0.02, "lost_answer": 0.01}
 # Records per event: most uploads arrive alone, some events are batched (up to 5).
 RECORD_COUNTS = (1, 1, 1, 2, 3, 4, 5)
@@ -78,17 +76,6 @@ class SoakConfig:
     time_limit_ms: int = 60_000  # serverless.yml's timeout
     fault_rates: Mapping[str, float] = field(default_factory=lambda: dict(DEFAULT_FAULT_RATES))
     seed: int = 1
-
-
-@dataclass(frozen=True)
-class FakeTarget:
-    """A running fake MPS the soak submits to, and the credentials it accepts."""
-
-    backend: MpsBackend
-    url: str
-    secret_id: str
-    secret_key: str
-    token: str | None
 
 
 @dataclass(frozen=True)
@@ -230,7 +217,7 @@ class _NullStream:
 class _Platform:
     """SCF's async invocation: a queue of deliveries, retries after failures, a dead-letter list."""
 
-    def __init__(self, config: SoakConfig, workload: _Workload, target: FakeTarget):
+    def __init__(self, config: SoakConfig, workload: _Workload, target: FakeMps):
         self.config, self.workload, self.target = config, workload, target
         self._cond = threading.Condition()
         self._queue: list[tuple[float, int, Delivery, int]] = []  # (ready at, seq, delivery, attempt)
@@ -272,19 +259,12 @@ class _Platform:
                     )
             self._cond.notify_all()
 
-    def container(self) -> Function:
-        t = self.target
-        env = {
-            "MPS_ENDPOINT": t.url,
-            "TENCENTCLOUD_SECRETID": t.secret_id,
-            "TENCENTCLOUD_SECRETKEY": t.secret_key,
-            "TENCENTCLOUD_SESSIONTOKEN": t.token or "",
-            "TENCENTCLOUD_REGION": REGION,
-        }
-        return load_function(Runtime(env, stream=_NullStream()))  # real clock, real sleeps
+    def container(self) -> WarmContainer:
+        # The real clock and real (jittered) sleeps; the log goes nowhere.
+        return WarmContainer(self.target, region=REGION, sleep=time.sleep, stream=_NullStream())
 
     def instance(self) -> None:
-        fn = self.container()
+        container = self.container()
         while True:
             taken = self._take()
             if taken is None:
@@ -301,7 +281,7 @@ class _Platform:
             exc: BaseException | None = None
             results: list[dict[str, Any]] = []
             try:
-                results = fn.handle(self.workload.events[delivery.event_index], context)["results"]
+                results = container.invoke(self.workload.events[delivery.event_index], context)["results"]
             except RecordsNotSubmittedError as err:
                 exc, results = err, err.summary["results"]
             except Exception as err:  # noqa: BLE001 - any other escaping type is recorded (and retried, as SCF does)
@@ -384,7 +364,7 @@ def _overlapping_redeliveries(invocations: list[Invocation]) -> int:
     return count
 
 
-def run_soak(config: SoakConfig, target: FakeTarget) -> SoakReport:
+def run_soak(config: SoakConfig, target: FakeMps) -> SoakReport:
     """Run the whole simulation against `target` (its fault rates are set here) and check it."""
     workload = build_workload(config)
     plan = delivery_plan(config)
@@ -419,15 +399,6 @@ def run_soak(config: SoakConfig, target: FakeTarget) -> SoakReport:
     )
 
 
-@contextlib.contextmanager
-def fake_mps(rate_limit_per_second: float | None = 20) -> Iterator[FakeTarget]:
-    """A fake MPS of our own (for running this file by hand; tests pass the fixture's)."""
-    backend = MpsBackend(clock=FakeClock(), rate_limit_per_second=rate_limit_per_second)
-    backend.add_credential(SECRET_ID, SECRET_KEY, TOKEN)
-    with FakeMpsServer(backend) as server:
-        yield FakeTarget(backend, server.url, SECRET_ID, SECRET_KEY, TOKEN)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=2000)
@@ -436,7 +407,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the report as one JSON object")
     args = parser.parse_args(argv)
     config = SoakConfig(events=args.events, seed=args.seed, concurrency=args.concurrency)
-    with fake_mps() as target:
+    with start_mps(clock=FakeClock(), rate_limit_per_second=20) as target:  # tests pass the fixture's
         report = run_soak(config, target)
     if args.json:
         print(json.dumps({**asdict(report), "ok": report.ok}, ensure_ascii=False))

@@ -21,18 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tencentcloud.common.common_client import CommonClient
-from tencentcloud.common.credential import Credential
-from tencentcloud.common.profile.client_profile import ClientProfile
-from tencentcloud.common.profile.http_profile import HttpProfile
-
 from autoenhance.cos_events import cos_event, cos_record
-from fakes.mps import FakeMpsServer, MpsBackend
-from handler.config import load_settings
-from handler.index import AutoEnhanceFunction
-from handler.runtime import Runtime
-
-SECRET_ID, SECRET_KEY, TOKEN = "FAKEIDbenchWarm0000000000000000000", "benchWarmSecretKey00000000000000", "bench-token"
+from fakes.harness import WarmContainer, start_mps
 
 
 def main() -> None:
@@ -42,25 +32,10 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
-    backend = MpsBackend(rate_limit_per_second=None)
-    backend.add_credential(SECRET_ID, SECRET_KEY, TOKEN)
-    with FakeMpsServer(backend) as server, open(os.devnull, "w") as devnull:
-        env = {
-            "MPS_ENDPOINT": server.url,
-            "TENCENTCLOUD_SECRETID": SECRET_ID,
-            "TENCENTCLOUD_SECRETKEY": SECRET_KEY,
-            "TENCENTCLOUD_SESSIONTOKEN": TOKEN,
-        }
-        fn = AutoEnhanceFunction(load_settings(env), Runtime(env, stream=devnull))
+    with start_mps(rate_limit_per_second=None) as mps, open(os.devnull, "w") as devnull:
+        container = WarmContainer(mps, sleep=time.sleep, stream=devnull)  # real clock, real sleeps
         context = {"request_id": "bench", "time_limit_in_ms": 900_000, "tencentcloud_region": "ap-guangzhou"}
-        host = server.url.split("://", 1)[1]
-        bare = CommonClient(
-            "mps",
-            "2019-06-12",
-            Credential(SECRET_ID, SECRET_KEY, TOKEN),
-            "ap-guangzhou",
-            ClientProfile(httpProfile=HttpProfile(protocol="http", endpoint=host)),
-        )
+        bare = mps.client(timeout=60)  # HttpProfile's default request timeout
 
         def event(round_no: int):
             return cos_event(
@@ -70,16 +45,16 @@ def main() -> None:
                 ]
             )
 
-        fn.handle(event(-1), context)  # warm-up: the container's first (cold) invocation
+        container.invoke(event(-1), context)  # warm-up: the container's first (cold) invocation
         best_ours = best_bare = 0.0
         connections = []
         for r in range(args.rounds):
             ev = event(r)
-            before = server.connections_opened
+            before = mps.server.connections_opened
             t0 = time.perf_counter()
-            summary = fn.handle(ev, context)
+            summary = container.invoke(ev, context)
             ours = args.records / (time.perf_counter() - t0)
-            connections.append(server.connections_opened - before)
+            connections.append(mps.server.connections_opened - before)
             assert summary["submitted"] == args.records, summary
             params = [
                 {

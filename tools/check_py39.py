@@ -2,7 +2,7 @@
 
 No single tool catches everything: ruff flags syntax and un-futured PEP 604 annotations,
 mypy (python_version 3.9) flags runtime `int | str` and 3.10+ stdlib use, vermin flags
-newer stdlib modules and APIs. tests/test_py39_check.py proves each kind is caught.
+newer stdlib modules and APIs. tests/deploy/test_py39_check.py proves each kind is caught.
 
 Usage: python tools/check_py39.py [PATH ...]   (default: handler)
 """

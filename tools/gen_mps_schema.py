@@ -3,7 +3,7 @@
 The function validates its ImageTask configuration against the SDK's own model, but
 importing `tencentcloud.mps.v20190612.models` (100k lines) would cost every cold start.
 So the field names and types are extracted here, at development time, into a small JSON
-file shipped with the handler; `tests/test_mps_schema.py` fails when the installed SDK
+file shipped with the handler; `tests/deploy/test_mps_schema.py` fails when the installed SDK
 and the shipped file disagree (re-run this script after upgrading the SDK).
 
 Usage: python tools/gen_mps_schema.py [--check]

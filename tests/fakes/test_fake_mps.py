@@ -18,11 +18,12 @@ import requests
 from tencentcloud.common.credential import Credential
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 
+from fakes.identities import OPERATOR
 from fakes.mps import FakeClock, Fault, MpsBackend, validation
 from fakes.tc3 import sign_tc3
 
 if TYPE_CHECKING:
-    from conftest import FakeMps
+    from fakes.harness import FakeMps
 
 # The official example request (tccli examples.json), with a real-shaped bucket name.
 EXAMPLE: dict[str, Any] = {
@@ -180,9 +181,9 @@ def test_temporary_credentials_need_their_token(fake_mps: FakeMps, token: str | 
 
 
 def test_permanent_credentials_must_not_send_a_token(fake_mps: FakeMps) -> None:
-    fake_mps.backend.add_credential("FAKEIDpermanent", "permanent-key")
-    assert fake_mps.client(credential=Credential("FAKEIDpermanent", "permanent-key")).call_json("ProcessImage", EXAMPLE)
-    err = sdk_error(fake_mps, EXAMPLE, credential=Credential("FAKEIDpermanent", "permanent-key", "stray-token"))
+    fake_mps.backend.add_credential(*OPERATOR)  # long-lived keys: no token
+    assert fake_mps.client(credential=Credential(*OPERATOR)).call_json("ProcessImage", EXAMPLE)
+    err = sdk_error(fake_mps, EXAMPLE, credential=Credential(OPERATOR.secret_id, OPERATOR.secret_key, "stray-token"))
     assert err.code == "AuthFailure.TokenFailure"
 
 
@@ -820,8 +821,7 @@ def test_reset_forgets_tasks_calls_faults_and_credentials(fake_mps: FakeMps) -> 
 
     assert (fake_mps.backend.tasks, fake_mps.backend.sessions, fake_mps.backend.calls) == ([], {}, [])
     assert sdk_error(fake_mps, EXAMPLE).code == "AuthFailure.SecretIdNotFound"
-    cred = fake_mps.credential
-    fake_mps.backend.add_credential(cred.secret_id, cred.secret_key, cred.token)
+    fake_mps.backend.add_credential(*fake_mps.identity)
     # No fault left, the SessionId is free again, and the seeded TaskIds start over.
     again = fake_mps.client().call_json("ProcessImage", body({"SessionId": "ae1-reset"}))["Response"]["TaskId"]
     assert again == first

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parent.parent
+from repo import ROOT
 
 SNIPPETS = {
     "pep604_annotation_without_future": "def f(x: int | None) -> None:\n    pass\n",

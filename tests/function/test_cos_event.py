@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import copy
-import json
-from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import pytest
+from repo import load_event as load
 
 from autoenhance.cos_events import cos_event, cos_record
 from handler.cos_event import (
@@ -17,12 +16,6 @@ from handler.cos_event import (
     authorization_headers,
     parse_records,
 )
-
-EVENTS = Path(__file__).resolve().parent.parent / "events"
-
-
-def load(name: str) -> dict:
-    return json.loads((EVENTS / name).read_text(encoding="utf-8"))
 
 
 def only(event: dict, **kw) -> CosUploadRecord | RecordError:

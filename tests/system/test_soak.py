@@ -6,18 +6,10 @@ test and the benchmark cannot drift apart.
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # `bench` is a plain directory, not an installed package
-    sys.path.insert(0, str(ROOT))
-
 from bench.soak import (
     BUCKET,
     REGION,
     DeadLetter,
-    FakeTarget,
     SoakConfig,
     build_workload,
     check_invariant,
@@ -34,8 +26,7 @@ CI_CONFIG = SoakConfig(events=150, seed=7)
 def test_every_upload_becomes_exactly_one_task_under_redelivery_concurrency_and_faults(make_fake_mps):
     """150 events, 10% redelivered (some concurrently), 16 instances, 20 req/s, 8% injected faults."""
     fake = make_fake_mps(rate_limit_per_second=20)
-    c = fake.credential
-    report = run_soak(CI_CONFIG, FakeTarget(fake.backend, fake.url, c.secret_id, c.secret_key, c.token))
+    report = run_soak(CI_CONFIG, fake)
     print("\n".join(report.summary_lines()))
 
     assert report.violations == [], "\n".join(report.violations)

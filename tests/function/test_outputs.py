@@ -7,16 +7,14 @@ as MPS documents OutputDir/OutputPath); handler/outputs.py predicts the same key
 
 from __future__ import annotations
 
-import io
 import json
 
 import pytest
 
 from autoenhance.cos_events import cos_event, cos_record
+from fakes.harness import WarmContainer
 from handler.config import load_settings
-from handler.index import load_function
 from handler.outputs import predicted_output_key, retrigger_warning, retriggers
-from handler.runtime import Runtime
 
 BUCKET, REGION, OTHER = "photos-1250000000", "ap-guangzhou", "out-1250000000"
 WEBP = json.dumps({"EncodeConfig": {"Format": "WebP", "Quality": 80}})
@@ -42,8 +40,7 @@ CASES = [
 def test_the_predicted_key_is_where_the_fake_mps_writes(fake_mps, key, env, bucket, expected):
     settings = load_settings(env)
     assert predicted_output_key(BUCKET, REGION, key, settings) == expected
-    fn = load_function(Runtime({**fake_mps.function_env(), **env}, stream=io.StringIO()))
-    summary = fn.handle(cos_event([cos_record(BUCKET, REGION, key)]), {"time_limit_in_ms": 30_000})
+    summary = WarmContainer(fake_mps, env).invoke(cos_event([cos_record(BUCKET, REGION, key)]))
     assert summary["submitted"] == 1
     [task] = fake_mps.backend.tasks
     written = fake_mps.backend.output_path_for(task)

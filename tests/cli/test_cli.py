@@ -3,35 +3,23 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from repo import EVENTS, load_event, user_env
+from repo import autoenhance as run
 
 from autoenhance.cos_events import cos_event, cos_record
+from fakes.harness import start_mps
 from fakes.identities import OPERATOR
-from fakes.mps import FakeMpsServer, Fault, MpsBackend
+from fakes.mps import Fault
 from handler.cos_event import CosUploadRecord, parse_records
-
-ROOT = Path(__file__).resolve().parent.parent
-EVENTS = ROOT / "events"
-SCRIPT = Path(sys.executable).parent / "autoenhance"
 
 
 @pytest.fixture
 def env(tmp_path):
     """A clean user environment: no credentials, no configuration, private fake state."""
-    keep = {k: v for k, v in os.environ.items() if not k.startswith(("TENCENTCLOUD_", "MPS_", "OUTPUT_", "IMAGE_"))}
-    return {**keep, "AUTOENHANCE_STATE_DIR": str(tmp_path / "state")}
-
-
-def run(env, *args, stdin: str | None = None) -> subprocess.CompletedProcess:
-    assert SCRIPT.exists(), f"{SCRIPT} missing: install the project (python3 dev.py test does)"
-    return subprocess.run(
-        [str(SCRIPT), *args], env=env, cwd=ROOT, input=stdin, capture_output=True, text=True, timeout=60, check=False
-    )
+    return user_env(tmp_path)
 
 
 def json_lines(text: str) -> list[dict]:
@@ -98,7 +86,7 @@ def test_replay_a_dead_letter_json_lines_export(env, tmp_path):
 
 
 def test_json_true_false_null_reach_the_function_intact(env, tmp_path):
-    event = json.loads((EVENTS / "put.json").read_text())
+    event = load_event("put.json")
     event["Records"][0]["event"]["reservedInfo"] = None
     event["Records"][0]["cos"]["cosObject"]["size"] = True  # a boolean, not 1: must be refused
     path = tmp_path / "e.json"
@@ -121,7 +109,7 @@ def test_dry_run_prints_the_exact_request_and_sends_nothing(env):
 
 
 def test_failed_record_exits_1_with_the_error_code(env, tmp_path):
-    event = json.loads((EVENTS / "put.json").read_text())
+    event = load_event("put.json")
     event["Records"][0]["cos"]["cosObject"]["key"] = "/1/other/x.jpg"
     (tmp_path / "bad.json").write_text(json.dumps(event))
     r = run(env, "replay", str(tmp_path / "bad.json"))
@@ -169,19 +157,12 @@ def test_live_without_credentials_is_a_clear_error(env):
 
 def test_live_uses_the_environment_credentials_and_endpoint(env):
     """--live talks to whatever MPS_ENDPOINT names with the user's keys: here, a fake we control."""
-    backend = MpsBackend(rate_limit_per_second=None)
-    backend.add_credential("FAKEIDliveUser00000000000000000000", "liveUserSecret000000000000000000")
-    with FakeMpsServer(backend) as server:
-        live_env = {
-            **env,
-            "MPS_ENDPOINT": server.url,
-            "TENCENTCLOUD_SECRETID": "FAKEIDliveUser00000000000000000000",
-            "TENCENTCLOUD_SECRETKEY": "liveUserSecret000000000000000000",
-        }
+    with start_mps(OPERATOR, rate_limit_per_second=None) as mps:
+        live_env = {**env, "MPS_ENDPOINT": mps.url, **OPERATOR.environ()}
         r = run(live_env, "replay", "events/put.json", "--live")
     assert r.returncode == 0, r.stdout + r.stderr
     assert "[live MPS]" in r.stdout
-    assert [t.secret_id for t in backend.tasks] == ["FAKEIDliveUser00000000000000000000"]
+    assert [t.secret_id for t in mps.backend.tasks] == [OPERATOR.secret_id]
     assert "liveUserSecret" not in r.stdout + r.stderr
 
 
@@ -189,15 +170,13 @@ def test_live_uses_the_environment_credentials_and_endpoint(env):
 def test_live_against_a_faulty_endpoint_reports_each_record(env, fault):
     """A cut, mislabelled or stalled answer from the real endpoint: no traceback; the task was created
     before the answer broke, so the retry finds it and says whose it is."""
-    backend = MpsBackend(rate_limit_per_second=None)
-    backend.add_credential(OPERATOR.secret_id, OPERATOR.secret_key)
-    backend.inject(fault)
-    with FakeMpsServer(backend) as server:
-        live_env = {**env, "MPS_ENDPOINT": server.url, "MPS_TIMEOUT_SECONDS": "0.5", **OPERATOR.environ()}
+    with start_mps(OPERATOR, rate_limit_per_second=None) as mps:
+        mps.backend.inject(fault)
+        live_env = {**env, "MPS_ENDPOINT": mps.url, "MPS_TIMEOUT_SECONDS": "0.5", **OPERATOR.environ()}
         r = run(live_env, "replay", "events/put.json", "--live")
     assert "Traceback" not in r.stderr, r.stderr
     assert r.returncode == 0 and "duplicate" in r.stdout and "got no answer (NetworkError." in r.stdout, r.stdout
-    assert len(backend.tasks) == 1
+    assert len(mps.backend.tasks) == 1
 
 
 # -- generate-event ----------------------------------------------------------------------------
@@ -323,11 +302,11 @@ def test_live_credentials_are_read_trimmed_and_missing_ones_named(monkeypatch):
     """The CLI reads keys only through handler.credentials.read_credentials (a pasted CRLF is trimmed)."""
     from autoenhance.local.credentials import MissingCredentialsError, require_live_credentials
 
-    monkeypatch.setenv("TENCENTCLOUD_SECRETID", " FAKEIDliveUser00000000000000000000\r\n")
-    monkeypatch.setenv("TENCENTCLOUD_SECRETKEY", "liveUserSecret000000000000000000\n")
+    monkeypatch.setenv("TENCENTCLOUD_SECRETID", f" {OPERATOR.secret_id}\r\n")
+    monkeypatch.setenv("TENCENTCLOUD_SECRETKEY", f"{OPERATOR.secret_key}\n")
     monkeypatch.setenv("TENCENTCLOUD_SESSIONTOKEN", "  ")
     creds = require_live_credentials()
-    assert creds == ("FAKEIDliveUser00000000000000000000", "liveUserSecret000000000000000000", None)
+    assert creds == (OPERATOR.secret_id, OPERATOR.secret_key, None)
     monkeypatch.setenv("TENCENTCLOUD_SECRETKEY", " \t")
     with pytest.raises(MissingCredentialsError, match="TENCENTCLOUD_SECRETKEY not set"):
         require_live_credentials()

@@ -6,29 +6,23 @@ import collections
 import csv
 import datetime as dt
 import json
-import os
 import signal
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
+from repo import SCRIPT, autoenhance, user_env
 
 import autoenhance.backfill as backfill_module
 from autoenhance.backfill import Backfill, BackfillOptions
 from autoenhance.cos_events import cos_event, cos_record
 from fakes.cos import CosFault
+from fakes.harness import WarmContainer, function_env
 from fakes.mps import Fault
 from handler.config import load_settings
 from handler.credentials import CredentialProvider
-from handler.index import load_function
 from handler.mps_client import MpsApi
 from handler.pacing import PacedLimiter
-from handler.runtime import Runtime
-
-ROOT = Path(__file__).resolve().parent.parent
-SCRIPT = Path(sys.executable).parent / "autoenhance"
 
 
 class Job:
@@ -36,15 +30,9 @@ class Job:
 
     def __init__(self, fake_cos, fake_mps, tmp_path, env=None, **options):
         self.fake_cos, self.fake_mps = fake_cos, fake_mps
-        self.settings = load_settings({"MPS_ENDPOINT": fake_mps.url, **(env or {})})
-        c = fake_mps.credential
-        self.creds = CredentialProvider(
-            {
-                "TENCENTCLOUD_SECRETID": c.secret_id,
-                "TENCENTCLOUD_SECRETKEY": c.secret_key,
-                "TENCENTCLOUD_SESSIONTOKEN": c.token,
-            }
-        )
+        environ = function_env(fake_mps.url, fake_mps.identity, **(env or {}))  # what the CLI's backfill reads
+        self.settings = load_settings(environ)
+        self.creds = CredentialProvider(environ)
         options.setdefault("checkpoint", tmp_path / "cp.json")
         self.options = BackfillOptions(fake_cos.bucket, fake_cos.region, **options)
 
@@ -112,14 +100,9 @@ def test_backfill_sends_exactly_what_the_function_would(fake_cos, fake_mps, tmp_
     """One shared code path: the same request body as an upload event for the same object."""
     seed(fake_cos, ["uploads/假期 照片/海边+1 100%.jpg"])
     Job(fake_cos, fake_mps, tmp_path).run()
-    env = {
-        "MPS_ENDPOINT": fake_mps.url,
-        "TENCENTCLOUD_SECRETID": fake_mps.credential.secret_id,
-        "TENCENTCLOUD_SECRETKEY": fake_mps.credential.secret_key,
-        "TENCENTCLOUD_SESSIONTOKEN": fake_mps.credential.token,
-    }
-    fn = load_function(Runtime(env, stream=open(os.devnull, "w")))  # noqa: SIM115
-    fn.handle(cos_event([cos_record(fake_cos.bucket, fake_cos.region, "uploads/假期 照片/海边+1 100%.jpg")]), {})
+    WarmContainer(fake_mps).invoke(
+        cos_event([cos_record(fake_cos.bucket, fake_cos.region, "uploads/假期 照片/海边+1 100%.jpg")])
+    )
     backfilled, triggered = (dict(t.params) for t in fake_mps.backend.tasks)
     assert backfilled.pop("SessionId") != triggered.pop("SessionId")  # different identities...
     assert backfilled == triggered  # ...the same request
@@ -258,31 +241,18 @@ def test_paced_limiter_spaces_calls_and_adapts():
 
 
 def live_env(fake_cos, fake_mps, tmp_path) -> dict:
-    c = fake_mps.credential
-    fake_cos.backend.add_credential(c.secret_id, c.secret_key, c.token)  # one account, both services
+    fake_cos.backend.add_credential(*fake_mps.identity)  # one account, both services
     return {
         **user_env(tmp_path),
         "MPS_ENDPOINT": fake_mps.url,
-        "COS_ENDPOINT": fake_cos.server.url,
-        "TENCENTCLOUD_SECRETID": c.secret_id,
-        "TENCENTCLOUD_SECRETKEY": c.secret_key,
-        "TENCENTCLOUD_SESSIONTOKEN": c.token,
-        "AUTOENHANCE_STATE_DIR": str(tmp_path / "state"),
+        "COS_ENDPOINT": fake_cos.url,
+        **fake_mps.identity.environ(),
     }
 
 
 def command(fake_cos, *extra):
-    return [str(SCRIPT), "backfill", "--bucket", fake_cos.bucket, "--region", fake_cos.region, *extra]
-
-
-def run_command(args, env, cwd) -> subprocess.CompletedProcess:
-    return subprocess.run(args, env=env, cwd=cwd, capture_output=True, text=True, timeout=60, check=False)
-
-
-def user_env(tmp_path) -> dict:
-    """A user's environment: no credentials or configuration, private embedded-fake state."""
-    keep = {k: v for k, v in os.environ.items() if not k.startswith(("TENCENTCLOUD_", "MPS_", "OUTPUT_", "COS_"))}
-    return {**keep, "AUTOENHANCE_STATE_DIR": str(tmp_path / "state")}
+    """`autoenhance backfill` of the fake's bucket (the arguments after `autoenhance`)."""
+    return ["backfill", "--bucket", fake_cos.bucket, "--region", fake_cos.region, *extra]
 
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
@@ -294,7 +264,7 @@ def test_crash_or_ctrl_c_then_resume_misses_nothing_and_duplicates_nothing(make_
     env = live_env(fake_cos, fake_mps, tmp_path)
     cp = tmp_path / "cp.json"
     proc = subprocess.Popen(
-        command(fake_cos, "--live", "--checkpoint", str(cp), "--rate", "40", "--workers", "4"),
+        [str(SCRIPT), *command(fake_cos, "--live", "--checkpoint", str(cp), "--rate", "40", "--workers", "4")],
         env=env,
         cwd=tmp_path,
         stdout=subprocess.PIPE,
@@ -311,7 +281,7 @@ def test_crash_or_ctrl_c_then_resume_misses_nothing_and_duplicates_nothing(make_
     assert cp.exists()
     first_run = len(fake_mps.backend.tasks)
     assert 40 <= first_run < len(keys)
-    resumed = run_command(command(fake_cos, "--live", "--resume", str(cp)), env, tmp_path)
+    resumed = autoenhance(env, *command(fake_cos, "--live", "--resume", str(cp)), cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     per_object = collections.Counter(t.params["InputInfo"]["CosInputInfo"]["Object"] for t in fake_mps.backend.tasks)
     assert per_object == collections.Counter("/" + k for k in keys)  # every object once, none twice
@@ -320,10 +290,10 @@ def test_crash_or_ctrl_c_then_resume_misses_nothing_and_duplicates_nothing(make_
 
 
 def test_command_embedded_default_runs_on_demo_objects(tmp_path):
-    r = run_command(
-        [str(SCRIPT), "backfill", "--bucket", "photos-1250000000", "--region", "ap-guangzhou", "--report", "r.jsonl"],
+    r = autoenhance(
         user_env(tmp_path),
-        tmp_path,
+        *("backfill", "--bucket", "photos-1250000000", "--region", "ap-guangzhou", "--report", "r.jsonl"),
+        cwd=tmp_path,
     )
     assert r.returncode == 0, r.stdout + r.stderr
     assert "embedded fakes" in r.stderr and "0 failed" in r.stdout
@@ -344,11 +314,11 @@ def test_command_embedded_default_runs_on_demo_objects(tmp_path):
     ],
 )
 def test_command_usage_errors(tmp_path, args, expected):
-    r = run_command([str(SCRIPT), "backfill", *args], user_env(tmp_path), tmp_path)
+    r = autoenhance(user_env(tmp_path), "backfill", *args, cwd=tmp_path)
     assert r.returncode == 2 and expected in r.stderr, r.stderr
 
 
 def test_command_live_against_a_missing_bucket_fails_clearly(fake_cos, fake_mps, tmp_path):
-    args = [str(SCRIPT), "backfill", "--bucket", "nosuch-1250000000", "--region", fake_cos.region, "--live"]
-    r = run_command(args, live_env(fake_cos, fake_mps, tmp_path), tmp_path)
+    args = ["backfill", "--bucket", "nosuch-1250000000", "--region", fake_cos.region, "--live"]
+    r = autoenhance(live_env(fake_cos, fake_mps, tmp_path), *args, cwd=tmp_path)
     assert r.returncode == 1 and "NoSuchBucket" in r.stderr and "Traceback" not in r.stderr

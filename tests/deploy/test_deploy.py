@@ -7,15 +7,14 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import yaml
+from repo import ROOT
 
 from autoenhance.deploy_config import read_dotenv, serverless_problems
 from autoenhance.package import FIXED_MTIME, build_package, incompatible_distributions
 
-ROOT = Path(__file__).resolve().parent.parent
 SERVERLESS = yaml.safe_load((ROOT / "serverless.yml").read_text(encoding="utf-8"))
 ENV = read_dotenv(ROOT / ".env.example")
 
@@ -116,7 +115,7 @@ def test_cam_policy_is_least_privilege():
 
 
 # The package's bytecode is compiled by CPython 3.9 itself: these tests need that interpreter, like
-# tests/test_scf_runtimes.py, which runs the built package under it (python3 dev.py test says when
+# tests/system/test_scf_runtimes.py, which runs the built package under it (python3 dev.py test says when
 # it is missing; CI fails then).
 needs_python39 = pytest.mark.scf_python39
 

@@ -2,58 +2,25 @@
 
 from __future__ import annotations
 
-import io
 import json
 import time
-from pathlib import Path
 
 import pytest
+from canaries import CANARY_AUTH
+from repo import load_event as load
 
 from autoenhance.cos_events import cos_event, cos_record
+from fakes.harness import BUCKET, CONTEXT, REGION, WarmContainer
+from fakes.identities import ROTATED_ROLE
 from fakes.mps import Fault
 from handler.config import ConfigurationError, load_settings
 from handler.cos_event import MalformedEventError
-from handler.index import RecordsNotSubmittedError, load_function
-from handler.runtime import Runtime
-
-EVENTS = Path(__file__).resolve().parent.parent / "events"
-BUCKET, REGION = "photos-1250000000", "ap-guangzhou"
-CONTEXT = {"request_id": "req-1", "time_limit_in_ms": 30_000, "tencentcloud_region": REGION}
-
-
-def load(name: str) -> dict:
-    return json.loads((EVENTS / name).read_text(encoding="utf-8"))
-
-
-class Harness:
-    """One warm SCF container wired to the fake MPS; collects log lines and sleeps."""
-
-    def __init__(self, fake, env: dict | None = None, environ=None, sleep=None):
-        self.fake = fake
-        self.env = {**fake.function_env(), **(env or {})}
-        self.stream = io.StringIO()
-        self.sleeps: list[float] = []
-        self.fn = load_function(
-            Runtime(environ if environ is not None else self.env, stream=self.stream, sleep=sleep or self._sleep)
-        )
-
-    def _sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        time.sleep(min(seconds, 0.01))  # keep the real clock honest but the suite fast
-
-    def invoke(self, event, context=None):
-        return self.fn.handle(event, context or CONTEXT)
-
-    def lines(self) -> list[dict]:
-        return [json.loads(line) for line in self.stream.getvalue().splitlines()]
-
-    def records_logged(self) -> list[dict]:
-        return [line for line in self.lines() if line["message"].startswith("record ")]
+from handler.index import RecordsNotSubmittedError
 
 
 @pytest.fixture
-def harness(fake_mps):
-    return Harness(fake_mps)
+def harness(container):
+    return container
 
 
 # -- the main path --------------------------------------------------------------------------
@@ -143,8 +110,8 @@ def test_redelivered_event_is_a_duplicate_not_a_second_task(harness, fake_mps):
 
 
 def test_redelivery_to_a_fresh_container_is_still_a_duplicate(fake_mps):
-    Harness(fake_mps).invoke(load("put.json"))
-    assert Harness(fake_mps).invoke(load("put.json"))["duplicate"] == 1
+    WarmContainer(fake_mps).invoke(load("put.json"))
+    assert WarmContainer(fake_mps).invoke(load("put.json"))["duplicate"] == 1
     assert len(fake_mps.backend.tasks) == 1
 
 
@@ -156,7 +123,7 @@ def test_new_upload_of_the_same_key_is_a_new_task(harness, fake_mps):
 
 def test_endpoint_rejecting_session_id_still_submits_and_warns_once(make_fake_mps):
     fake = make_fake_mps(rate_limit_per_second=None, accept_session_id=False)
-    h = Harness(fake)
+    h = WarmContainer(fake)
     summary = h.invoke(load("batch.json"))
     assert summary["submitted"] == 5
     assert all("SessionId" not in t.params for t in fake.backend.tasks)
@@ -209,7 +176,7 @@ def test_lost_answer_is_recovered_as_duplicate_without_a_second_task(harness, fa
 
 
 def test_slow_answer_past_the_timeout_is_retried_safely(fake_mps):
-    h = Harness(fake_mps, {"MPS_TIMEOUT_SECONDS": "0.3"})
+    h = WarmContainer(fake_mps, {"MPS_TIMEOUT_SECONDS": "0.3"})
     fake_mps.backend.inject(Fault.slow(1.0), times=1)
     summary = h.invoke(load("put.json"))
     assert summary["results"][0]["outcome"] in ("submitted", "duplicate")
@@ -221,7 +188,7 @@ def test_a_merged_event_under_the_real_rate_limit_loses_nothing(make_fake_mps):
     """30 records against MPS's 20 requests/s, paced 2% under it: each submitted exactly once (a
     call that network jitter puts over the limit anyway is retried, never failed)."""
     fake_mps = make_fake_mps(rate_limit_per_second=20)
-    h = Harness(fake_mps, sleep=time.sleep)  # real pacing against the real-time rate limiter
+    h = WarmContainer(fake_mps, sleep=time.sleep)  # real pacing against the real-time rate limiter
     summary = h.invoke(cos_event([cos_record(BUCKET, REGION, f"burst/{i}.jpg") for i in range(30)]))
     assert summary["submitted"] == 30 and len(fake_mps.backend.tasks) == 30
     assert [r["key"] for r in summary["results"]] == [f"burst/{i}.jpg" for i in range(30)]  # the event's order
@@ -231,15 +198,15 @@ def test_throttling_above_the_real_rate_limit_slows_down_and_loses_nothing(make_
     """Paced at twice what MPS allows (a quota set too high, or other callers on the account): the
     throttled calls are retried under a slower pace and every record gets through."""
     fake_mps = make_fake_mps(rate_limit_per_second=20)
-    h = Harness(fake_mps, env={"MPS_REQUESTS_PER_SECOND": "40"}, sleep=time.sleep)
+    h = WarmContainer(fake_mps, {"MPS_REQUESTS_PER_SECOND": "40"}, sleep=time.sleep)
     summary = h.invoke(cos_event([cos_record(BUCKET, REGION, f"burst/{i}.jpg") for i in range(30)]))
     assert summary["submitted"] == 30 and len(fake_mps.backend.tasks) == 30
     assert any(c.error_code == "RequestLimitExceeded" for c in fake_mps.backend.calls)
     assert h.fn.pacer.rate < h.fn.pacer.target  # it slowed down
 
 
-def test_retries_stop_before_the_time_limit_and_the_invocation_fails(harness, fake_mps):
-    harness.fn._sleep = time.sleep
+def test_retries_stop_before_the_time_limit_and_the_invocation_fails(fake_mps):
+    harness = WarmContainer(fake_mps, sleep=time.sleep)
     fake_mps.backend.inject(Fault.error("InternalError"), times=1000)
     started = time.monotonic()
     with pytest.raises(RecordsNotSubmittedError, match=r"InternalError") as info:
@@ -272,13 +239,13 @@ def test_permanent_errors_are_not_retried_and_fail_the_invocation(harness, fake_
 
 
 def test_wrong_secret_key_is_a_permanent_auth_failure(fake_mps):
-    h = Harness(fake_mps, {"TENCENTCLOUD_SECRETKEY": "not-the-right-key-000000000000"})
+    h = WarmContainer(fake_mps, {"TENCENTCLOUD_SECRETKEY": "not-the-right-key-000000000000"})
     with pytest.raises(RecordsNotSubmittedError, match="AuthFailure.SignatureFailure"):
         h.invoke(load("put.json"))
 
 
 def test_unsupported_mps_region_fails_clearly(fake_mps):
-    h = Harness(fake_mps, {"MPS_REGION": "ap-atlantis"})
+    h = WarmContainer(fake_mps, {"MPS_REGION": "ap-atlantis"})
     with pytest.raises(RecordsNotSubmittedError, match="UnsupportedRegion"):
         h.invoke(load("put.json"))
 
@@ -321,7 +288,7 @@ def test_malformed_record_fails_alone_with_a_clear_error(harness, fake_mps, reco
 
 
 def test_bad_configuration_fails_every_invocation_and_sends_nothing(fake_mps):
-    h = Harness(fake_mps, {"MPS_IMAGE_TASK": '{"EncodeConfig": {"Quality": 0}}'})
+    h = WarmContainer(fake_mps, {"MPS_IMAGE_TASK": '{"EncodeConfig": {"Quality": 0}}'})
     for _ in range(2):
         with pytest.raises(ConfigurationError, match="Quality: 0 is out of range"):
             h.invoke(load("put.json"))
@@ -330,15 +297,14 @@ def test_bad_configuration_fails_every_invocation_and_sends_nothing(fake_mps):
 
 
 def test_looping_configuration_is_refused_before_any_request(fake_mps):
-    h = Harness(fake_mps, {"OUTPUT_DIR": "/"})
+    h = WarmContainer(fake_mps, {"OUTPUT_DIR": "/"})
     with pytest.raises(ConfigurationError, match="trigger the function again"):
         h.invoke(load("put.json"))
     assert fake_mps.backend.calls == []
 
 
 def test_missing_credentials_fail_records_that_need_a_call(fake_mps):
-    env = {k: v for k, v in fake_mps.function_env().items() if not k.startswith("TENCENTCLOUD_SECRET")}
-    h = Harness(fake_mps, environ=env)
+    h = WarmContainer(fake_mps, {"TENCENTCLOUD_SECRETID": None, "TENCENTCLOUD_SECRETKEY": None})
     event = load("batch.json")
     event["Records"].append(load("non-image.json")["Records"][0])
     with pytest.raises(RecordsNotSubmittedError, match="MissingCredentials") as info:
@@ -348,19 +314,14 @@ def test_missing_credentials_fail_records_that_need_a_call(fake_mps):
 
 
 def test_rotated_credentials_are_picked_up_by_the_next_invocation(fake_mps):
-    env = dict(fake_mps.function_env())
-    h = Harness(fake_mps, environ=env)
+    h = WarmContainer(fake_mps)
     h.invoke(load("put.json"))
-    fake_mps.backend.add_credential("FAKEIDrotatedKey000000000000000000", "rotatedSecret0000000000000000000", "tok-2")
-    env.update(
-        TENCENTCLOUD_SECRETID="FAKEIDrotatedKey000000000000000000",
-        TENCENTCLOUD_SECRETKEY="rotatedSecret0000000000000000000",
-        TENCENTCLOUD_SESSIONTOKEN="tok-2",
-    )
+    fake_mps.backend.add_credential(*ROTATED_ROLE)
+    h.environ.update(ROTATED_ROLE.environ())
     h.invoke(load("copy.json"))
     assert [t.secret_id for t in fake_mps.backend.tasks] == [
         fake_mps.credential.secret_id,
-        "FAKEIDrotatedKey000000000000000000",
+        ROTATED_ROLE.secret_id,
     ]
 
 
@@ -381,8 +342,8 @@ class RotatingEnviron(dict):
 
 
 def test_expired_token_mid_invocation_is_refreshed_once(fake_mps):
-    fake_mps.backend.add_credential(fake_mps.credential.secret_id, fake_mps.credential.secret_key, "fresh-token")
-    h = Harness(
+    fake_mps.backend.add_credential(*fake_mps.identity._replace(token="fresh-token"))
+    h = WarmContainer(
         fake_mps,
         environ=RotatingEnviron({**fake_mps.function_env(), "TENCENTCLOUD_SESSIONTOKEN": "stale"}, "fresh-token"),
     )
@@ -412,9 +373,9 @@ def test_one_record_events_use_one_connection_and_no_worker_thread(harness, fake
 
 def test_secrets_never_appear_in_logs_errors_or_return_values(fake_mps):
     token, key = fake_mps.credential.token, fake_mps.credential.secret_key
-    h = Harness(fake_mps)
+    h = WarmContainer(fake_mps)
     event = load("batch.json")
-    auth = "q-sign-algorithm=sha1&q-ak=FAKEIDuploader&q-signature=CANARYSIGNATURE0123456789"
+    auth = CANARY_AUTH
     for record in event["Records"]:
         record["event"]["requestParameters"]["requestHeaders"]["Authorization"] = auth
     event["Records"][1]["cos"]["cosObject"]["key"] = auth  # a hostile value that reaches an error message
@@ -422,16 +383,16 @@ def test_secrets_never_appear_in_logs_errors_or_return_values(fake_mps):
     fake_mps.backend.inject(Fault.error("AuthFailure.UnauthorizedOperation", f"denied {token}"), times=1)
     with pytest.raises(RecordsNotSubmittedError) as info:
         h.invoke(event)
-    texts = [h.stream.getvalue(), str(info.value), json.dumps(info.value.summary, ensure_ascii=False)]
+    texts = [h.log(), str(info.value), json.dumps(info.value.summary, ensure_ascii=False)]
     for text in texts:
         for secret in (token, key, auth):
             assert secret not in text
-    assert "***" in h.stream.getvalue()
+    assert "***" in h.log()
 
 
 def test_settings_load_once_per_container(fake_mps, mocker):
     spy = mocker.patch("handler.index.load_settings", wraps=load_settings)
-    fn = load_function(Runtime(fake_mps.function_env(), stream=io.StringIO()))
-    fn.handle(load("put.json"), CONTEXT)
-    fn.handle(load("copy.json"), CONTEXT)
+    container = WarmContainer(fake_mps)
+    container.invoke(load("put.json"), CONTEXT)
+    container.invoke(load("copy.json"), CONTEXT)
     assert spy.call_count == 1

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
+
+from repo import ROOT
 
 from handler.image_task import schema
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_shipped_schema_matches_the_installed_sdk():

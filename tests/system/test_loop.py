@@ -8,16 +8,13 @@ exactly one task, and the output's own event must be skipped, not submitted.
 
 from __future__ import annotations
 
-import io
-import json
 from collections import deque
 
 import pytest
 
 from autoenhance.cos_events import cos_event, cos_record
+from fakes.harness import WarmContainer
 from handler.config import ConfigurationError
-from handler.index import load_function
-from handler.runtime import Runtime
 
 MAX_HOPS = 20  # a loop would keep generating events; a correct system stops after two
 
@@ -28,16 +25,7 @@ class Cloud:
         self.trigger_buckets, self.trigger_prefix = trigger_buckets, trigger_prefix
         self.events: deque = deque()
         self.outcomes: list[dict] = []
-        c = fake_mps.credential
-        self.env = {
-            "MPS_ENDPOINT": fake_mps.url,
-            "TENCENTCLOUD_SECRETID": c.secret_id,
-            "TENCENTCLOUD_SECRETKEY": c.secret_key,
-            "TENCENTCLOUD_SESSIONTOKEN": c.token,
-            "TENCENTCLOUD_REGION": fake_cos.region,
-            **env,
-        }
-        self.fn = load_function(Runtime(self.env, stream=io.StringIO()))
+        self.function = WarmContainer(fake_mps, env, region=fake_cos.region)
         fake_cos.backend.on_object_created(self._on_write)
         self._tasks_seen = 0
 
@@ -60,7 +48,7 @@ class Cloud:
         while self.events:
             hops += 1
             assert hops <= MAX_HOPS, "the function keeps triggering itself"
-            summary = self.fn.handle(self.events.popleft(), {"time_limit_in_ms": 30_000})
+            summary = self.function.invoke(self.events.popleft())
             self.outcomes.extend(summary["results"])
             self._mps_writes_outputs()
         return hops
@@ -122,4 +110,4 @@ def test_a_configuration_that_would_loop_is_refused_before_any_request(fake_cos,
     with pytest.raises(ConfigurationError):
         cloud.upload("uploads/cat.jpg")
     assert fake_mps.backend.calls == []
-    assert json.loads(cloud.fn.runtime.stream.getvalue().splitlines()[0])["error_code"] == "InvalidConfiguration"
+    assert cloud.function.lines()[0]["error_code"] == "InvalidConfiguration"

@@ -14,7 +14,6 @@ locally, saying which runtime went untested, and fails the run in CI.
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 import shutil
@@ -25,6 +24,9 @@ from typing import Any, Callable
 
 import pytest
 import yaml
+from canaries import CANARY_ROLE, ECHO, SECRETS, with_canary_header
+from repo import ROOT
+from repo import load_event as load
 from scf_runtime import (
     SCF_RUNTIMES,
     BuiltPackage,
@@ -38,10 +40,9 @@ from scf_runtime import (
     scf_context,
 )
 
+from fakes.identities import ROTATED_ROLE
 from fakes.mps import Fault
 
-ROOT = Path(__file__).resolve().parent.parent
-EVENTS = ROOT / "events"
 SERVERLESS = yaml.safe_load((ROOT / "serverless.yml").read_text(encoding="utf-8"))["inputs"]
 HANDLER = SERVERLESS["handler"]  # "index.main_handler", resolved in the container as SCF does
 IMAGE_TASK = json.loads((ROOT / "image-task.json").read_text(encoding="utf-8"))
@@ -49,10 +50,6 @@ BUCKET, REGION = "photos-1250000000", "ap-guangzhou"
 
 # The tests that run an interpreter: one per SCF runtime, each marked so dev.py can deselect it.
 RUNTIMES = [pytest.param(v, marks=getattr(pytest.mark, marker_for(v)), id=f"python{v}") for v in SCF_RUNTIMES]
-
-
-def load(name: str) -> dict[str, Any]:
-    return json.loads((EVENTS / name).read_text(encoding="utf-8"))
 
 
 def deployed_variables() -> dict[str, str]:
@@ -229,12 +226,8 @@ def test_a_redelivered_event_is_a_duplicate_in_a_warm_and_in_a_fresh_container(s
 
 def test_a_warm_container_keeps_its_connection_and_picks_up_rotated_keys(container, fake_mps):
     container.invoke(load("put.json")).returned()
-    rotated = {
-        "TENCENTCLOUD_SECRETID": "FAKEIDrotatedScfRuntime0000000000000",
-        "TENCENTCLOUD_SECRETKEY": "rotatedScfRuntimeSecret000000000",
-        "TENCENTCLOUD_SESSIONTOKEN": "rotated-scf-runtime-token",
-    }
-    fake_mps.backend.add_credential(*rotated.values())
+    rotated = ROTATED_ROLE.environ()
+    fake_mps.backend.add_credential(*ROTATED_ROLE)
     inv = container.invoke(load("copy.json"), environ=rotated)
     assert inv.returned()["submitted"] == 1
     assert [t.secret_id for t in fake_mps.backend.tasks] == [
@@ -365,36 +358,17 @@ def test_a_bad_configuration_raises_configuration_error_on_every_invocation(star
 
 # ---- secrets ------------------------------------------------------------------------------------------
 
-CANARY_ID = "FAKEIDcanaryScfRuntime00000000000000"
-CANARY_KEY = "CanaryKey+scf/runtime0123456789abcd"
-CANARY_TOKEN = "CanaryToken-scf-runtime-5e8b0c2a9d"
-CANARY_AUTH = "q-sign-algorithm=sha1&q-ak=FAKEIDuploader0000&q-header-list=host&q-signature=canaryscfsig0123"
-SECRETS = {"secret key": CANARY_KEY, "session token": CANARY_TOKEN, "Authorization header": CANARY_AUTH}
-ECHO = f"echo key={CANARY_KEY} token={CANARY_TOKEN} auth={CANARY_AUTH}"  # an MPS answer repeating them
-
-
-def with_canary_header(event: dict[str, Any]) -> dict[str, Any]:
-    event = copy.deepcopy(event)
-    for record in event["Records"]:
-        record["event"]["requestParameters"]["requestHeaders"]["Authorization"] = CANARY_AUTH
-    return event
+CANARY_KEY, CANARY_TOKEN = CANARY_ROLE.secret_key, CANARY_ROLE.token
 
 
 def test_the_secret_key_and_token_never_appear_in_logs_errors_or_return_values(start, make_fake_mps):
     def canary_mps() -> Any:
-        fake = make_fake_mps(rate_limit_per_second=None)
-        fake.backend.add_credential(CANARY_ID, CANARY_KEY, CANARY_TOKEN)
-        return fake
+        return make_fake_mps(identity=CANARY_ROLE, rate_limit_per_second=None)
 
-    role = {
-        "TENCENTCLOUD_SECRETID": CANARY_ID,
-        "TENCENTCLOUD_SECRETKEY": CANARY_KEY,
-        "TENCENTCLOUD_SESSIONTOKEN": CANARY_TOKEN,
-    }
     seen: list[tuple[str, Invocation, dict[str, str]]] = []  # (scenario, invocation, what it must not show)
 
     fake = canary_mps()
-    warm = start(fake, **role)
+    warm = start(fake)
     seen.append(("success", warm.invoke(with_canary_header(load("batch.json"))), SECRETS))
     fake.backend.inject(Fault.drop(), times=1)
     seen.append(("retried", warm.invoke(with_canary_header(load("copy.json"))), SECRETS))
@@ -409,17 +383,15 @@ def test_the_secret_key_and_token_never_appear_in_logs_errors_or_return_values(s
     exhausted = canary_mps()  # its own fake: the queued faults never reach the scenarios below
     exhausted.backend.inject(Fault.error("InternalError", ECHO), times=10_000)
     short = scf_context(time_limit_ms=2_000)  # retried until the (short) time budget is gone
-    seen.append(
-        ("retries exhausted", start(exhausted, **role).invoke(with_canary_header(load("put.json")), short), SECRETS)
-    )
+    seen.append(("retries exhausted", start(exhausted).invoke(with_canary_header(load("put.json")), short), SECRETS))
 
     wrong = CANARY_KEY[::-1]  # not the registered key: SignatureFailure; still a secret
-    wrong_key = start(fake, **{**role, "TENCENTCLOUD_SECRETKEY": wrong})
+    wrong_key = start(fake, TENCENTCLOUD_SECRETKEY=wrong)
     secrets = {**SECRETS, "secret key": wrong}
     seen.append(("signature failure", wrong_key.invoke(with_canary_header(load("put.json"))), secrets))
-    no_id = start(fake, **{**role, "TENCENTCLOUD_SECRETID": None})
+    no_id = start(fake, TENCENTCLOUD_SECRETID=None)
     seen.append(("missing credentials", no_id.invoke(with_canary_header(load("put.json"))), SECRETS))
-    bad_config = start(fake, **role, MPS_IMAGE_TASK_FILE=None, MPS_IMAGE_TASK='{"EncodeConfig": {"Quality": 0}}')
+    bad_config = start(fake, MPS_IMAGE_TASK_FILE=None, MPS_IMAGE_TASK='{"EncodeConfig": {"Quality": 0}}')
     seen.append(("configuration refused", bad_config.invoke(with_canary_header(load("put.json"))), SECRETS))
 
     outcomes = {where: (inv.error.type if inv.error else "returned") for where, inv, _ in seen}

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import http.client
 import io
-import json
 import socket
 import ssl
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,48 +20,17 @@ import urllib3.connectionpool
 import urllib3.exceptions
 import urllib3.response
 from clocks import VirtualClock
+from repo import load_event
 
 from autoenhance.cos_events import cos_event, cos_record
+from fakes.harness import BUCKET, REGION, WarmContainer
 from fakes.mps import Fault
-from handler.config import ConfigurationError
-from handler.cos_event import MalformedEventError
-from handler.index import RecordsNotSubmittedError, load_function
-from handler.runtime import Runtime
+from handler.index import RecordsNotSubmittedError
 from handler.transport import _DeadlineSocket, call_deadline, deadline_expired
-
-EVENTS = Path(__file__).resolve().parent.parent / "events"
-BUCKET, REGION = "photos-1250000000", "ap-guangzhou"
-DOCUMENTED = (RecordsNotSubmittedError, ConfigurationError, MalformedEventError)
 
 
 def put_event() -> dict[str, Any]:
-    return json.loads((EVENTS / "put.json").read_text(encoding="utf-8"))
-
-
-class Container:
-    """One warm function wired to a fake MPS, with its log and (optionally) a virtual clock."""
-
-    def __init__(self, fake: Any, clock: VirtualClock | None = None, stream: io.StringIO | None = None, **env: str):
-        self.stream = stream or io.StringIO()
-        self.clock = clock
-        runtime = Runtime(
-            {**fake.function_env(), **env},
-            stream=self.stream,
-            sleep=clock.sleep if clock else (lambda s: None),
-            **({"clock": clock} if clock else {}),
-        )
-        self.fn = load_function(runtime)
-
-    def invoke(self, event: dict[str, Any], limit_ms: int = 30_000) -> tuple[dict[str, Any], BaseException | None]:
-        context = {"request_id": "edge", "time_limit_in_ms": limit_ms, "tencentcloud_region": REGION}
-        try:
-            return self.fn.handle(event, context), None
-        except DOCUMENTED as exc:
-            return getattr(exc, "summary", {}), exc
-
-    def records(self) -> list[dict[str, Any]]:
-        lines = [json.loads(line) for line in self.stream.getvalue().splitlines()]
-        return [line for line in lines if line["message"].startswith("record ")]
+    return load_event("put.json")
 
 
 # -- every exception class the stack can raise -------------------------------------------------
@@ -148,11 +115,11 @@ def test_every_transport_exception_is_retried_and_the_record_is_not_lost(fake_mp
     else:
         target, name = urllib3.response.HTTPResponse, "stream"
     monkeypatch.setattr(target, name, raise_once(getattr(target, name)))
-    container = Container(fake_mps)
-    _summary, error = container.invoke(put_event())
+    container = WarmContainer(fake_mps)
+    _summary, error = container.outcome(put_event())
     assert error is None, error
     assert raise_once.raised == 1
-    [line] = container.records()
+    [line] = container.records_logged()
     assert line["attempts"] == 2 and line["outcome"] in ("submitted", "duplicate")
     assert len(fake_mps.backend.tasks) == 1
     if where == "reading the body":  # the answer was lost after MPS created the task: the retry says so
@@ -176,10 +143,10 @@ def test_every_transport_exception_is_retried_and_the_record_is_not_lost(fake_mp
 def test_an_answer_lost_after_the_task_was_created_keeps_its_story(fake_mps, fault, code):
     """MPS created the task, the answer never arrived: one task, and the log says whose it is."""
     fake_mps.backend.inject(fault)
-    container = Container(fake_mps)
-    _summary, error = container.invoke(put_event())
+    container = WarmContainer(fake_mps)
+    _summary, error = container.outcome(put_event())
     assert error is None
-    [line] = container.records()
+    [line] = container.records_logged()
     assert len(fake_mps.backend.tasks) == 1
     assert line["outcome"] == "duplicate" and line["task_id"] is None and line["attempts"] == 2
     assert f"attempt 1 of this invocation got no answer ({code}" in line["reason"]
@@ -187,10 +154,10 @@ def test_an_answer_lost_after_the_task_was_created_keeps_its_story(fake_mps, fau
 
 
 def test_a_duplicate_without_a_lost_answer_is_an_earlier_delivery(fake_mps):
-    container = Container(fake_mps)
-    container.invoke(put_event())
-    container.invoke(put_event())
-    first, second = container.records()
+    container = WarmContainer(fake_mps)
+    container.outcome(put_event())
+    container.outcome(put_event())
+    first, second = container.records_logged()
     assert first["outcome"] == "submitted" and second["outcome"] == "duplicate"
     assert second["reason"] == "MPS already has a task for this SessionId (earlier delivery)"
 
@@ -227,10 +194,10 @@ def test_a_trickle_is_cut_when_the_deadline_passes_on_the_injected_clock():
 def test_a_trickling_body_fails_the_record_with_the_deadline_code(fake_mps):
     """One byte per 50 ms (several seconds for the whole answer) with 1.6 s of budget."""
     fake_mps.backend.inject(Fault.trickle_body(0.05), times=100)
-    container = Container(fake_mps)
-    _summary, error = container.invoke(put_event(), limit_ms=2000)
+    container = WarmContainer(fake_mps)
+    _summary, error = container.outcome(put_event(), limit_ms=2000)
     assert isinstance(error, RecordsNotSubmittedError)
-    [line] = container.records()
+    [line] = container.records_logged()
     assert line["error_code"] == "NetworkError.DeadlineExceeded"
     assert "uploads/2026/cat.jpg: NetworkError.DeadlineExceeded" in str(error)
 
@@ -238,10 +205,10 @@ def test_a_trickling_body_fails_the_record_with_the_deadline_code(fake_mps):
 def test_late_headers_past_the_deadline_fail_the_record_inside_the_limit(fake_mps):
     """Headers after 2 s with 1.6 s of budget: the record fails in time, listed, and SCF retries it."""
     fake_mps.backend.inject(Fault.slow(2.0))
-    container = Container(fake_mps)
-    _summary, error = container.invoke(put_event(), limit_ms=2000)
+    container = WarmContainer(fake_mps)
+    _summary, error = container.outcome(put_event(), limit_ms=2000)
     assert isinstance(error, RecordsNotSubmittedError)
-    [line] = container.records()
+    [line] = container.records_logged()
     assert line["outcome"] == "failed"
     assert line["error_code"] in ("NetworkError.DeadlineExceeded", "ClientNetworkError", "NetworkError.Timeout")
     assert "uploads/2026/cat.jpg" in str(error)
@@ -249,10 +216,10 @@ def test_late_headers_past_the_deadline_fail_the_record_inside_the_limit(fake_mp
 
 def test_a_stalled_body_is_retried_and_the_retry_is_a_duplicate(fake_mps):
     fake_mps.backend.inject(Fault.stall_body(0.6))
-    container = Container(fake_mps, MPS_TIMEOUT_SECONDS="0.3")
-    _summary, error = container.invoke(put_event())
+    container = WarmContainer(fake_mps, {"MPS_TIMEOUT_SECONDS": "0.3"})
+    _summary, error = container.outcome(put_event())
     assert error is None
-    [line] = container.records()
+    [line] = container.records_logged()
     assert line["outcome"] == "duplicate" and len(fake_mps.backend.tasks) == 1
     assert "NetworkError." in line["reason"]
 
@@ -269,9 +236,9 @@ def test_many_records_and_slow_logging_still_end_inside_the_limit(make_fake_mps)
             clock.sleep(0.0003)
             return super().write(text)
 
-    container = Container(fake, clock=clock, stream=SlowStream())
+    container = WarmContainer(fake, clock=clock, stream=SlowStream())
     started = clock.now
-    summary, error = container.invoke(cos_event(records), limit_ms=3000)
+    summary, error = container.outcome(cos_event(records), limit_ms=3000)
     assert clock.now - started < 3.0
     assert isinstance(error, RecordsNotSubmittedError)
     outcomes = [r["outcome"] for r in summary["results"]]
@@ -284,8 +251,8 @@ def test_many_records_and_slow_logging_still_end_inside_the_limit(make_fake_mps)
 
 def test_a_key_with_a_newline_cannot_forge_a_line_in_the_raised_message(fake_mps):
     key = "uploads/evil\nERROR forged line\u2028.jpg"
-    container = Container(fake_mps)
-    _summary, error = container.invoke(cos_event([cos_record(BUCKET, REGION, key)]))
+    container = WarmContainer(fake_mps)
+    _summary, error = container.outcome(cos_event([cos_record(BUCKET, REGION, key)]))
     assert isinstance(error, RecordsNotSubmittedError)
     message = str(error)
     assert "\n" not in message and "\u2028" not in message
@@ -295,9 +262,9 @@ def test_a_key_with_a_newline_cannot_forge_a_line_in_the_raised_message(fake_mps
 def test_log_lines_stay_one_line_for_every_reader(fake_mps):
     """U+2028, U+2029 and U+0085 are line breaks to str.splitlines() and JavaScript: escaped, still valid JSON."""
     key = "uploads/a\u2028b\u2029c\x85d.jpg"
-    container = Container(fake_mps)
-    container.invoke(cos_event([cos_record(BUCKET, REGION, key)]))
-    text = container.stream.getvalue()
+    container = WarmContainer(fake_mps)
+    container.outcome(cos_event([cos_record(BUCKET, REGION, key)]))
+    text = container.log()
     assert len(text.splitlines()) == len(text.split("\n")) - 1
-    [line] = container.records()
+    [line] = container.records_logged()
     assert line["key"] == key

@@ -23,11 +23,12 @@ from hypothesis import strategies as st
 from qcloud_cos.cos_exception import CosClientError, CosServiceError
 
 from fakes.cos import CosBackend, CosError, CosFault, ObjectCreated, sign_cos
+from fakes.identities import OPERATOR
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from conftest import CosCredential, FakeCos
+    from fakes.harness import FakeCos
 
 JAN_2026 = 1_767_225_600.0  # 2026-01-01T00:00:00Z
 
@@ -440,9 +441,9 @@ def test_temporary_credentials_need_their_own_token(fake_cos: FakeCos, token: st
 
 
 def test_permanent_credentials_work_without_a_token_and_refuse_one(fake_cos: FakeCos) -> None:
-    fake_cos.backend.add_credential("FAKEIDpermanent000000000000000000000000", "perm-key")
-    permanent: CosCredential = type(fake_cos.credential)("FAKEIDpermanent000000000000000000000000", "perm-key", None)
-    stray = type(permanent)(permanent.secret_id, permanent.secret_key, "stray-token")
+    fake_cos.backend.add_credential(*OPERATOR)  # long-lived keys: no token
+    permanent = OPERATOR
+    stray = permanent._replace(token="stray-token")
 
     listed = fake_cos.client(credential=permanent).list_objects(Bucket=fake_cos.bucket)
     error = service_error(lambda: fake_cos.client(credential=stray).list_objects(Bucket=fake_cos.bucket))
@@ -690,8 +691,7 @@ def test_reset_forgets_buckets_objects_calls_and_faults(fake_cos: FakeCos) -> No
         fake_cos.backend.objects(fake_cos.bucket)
     assert missing.value.code == "NoSuchBucket"
     fake_cos.backend.create_bucket(fake_cos.bucket, fake_cos.region)
-    cred = fake_cos.credential
-    fake_cos.backend.add_credential(cred.secret_id, cred.secret_key, cred.token)
+    fake_cos.backend.add_credential(*fake_cos.identity)
     assert fake_cos.client(retry=0).object_exists(Bucket=fake_cos.bucket, Key="a.jpg") is False  # no drop left
 
 

@@ -21,20 +21,19 @@ import pytest
 from clocks import VirtualClock
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from repo import EVENTS, load_event
 
 from autoenhance.cos_events import cos_event, cos_record
+from fakes.harness import BUCKET, REGION, WarmContainer
 from fakes.mps import Fault, Reply
 from handler.config import KNOWN_VARIABLES, ConfigurationError, Settings, load_settings
 from handler.cos_event import CosUploadRecord, MalformedEventError, RecordError, parse_records
-from handler.index import Function, RecordsNotSubmittedError, load_function, main_handler, reset_container
+from handler.index import RecordsNotSubmittedError, main_handler, reset_container
 from handler.outputs import UnsafeKeyError, output_dir_for
 from handler.plan import SESSION_ID_MAX, Fail, Skip, Submit, plan_record, session_id_for
-from handler.runtime import Runtime
 
-EVENTS = Path(__file__).resolve().parent.parent / "events"
 SAMPLES = [json.loads(p.read_text(encoding="utf-8")) for p in sorted(EVENTS.glob("*.json"))]
-PUT = json.loads((EVENTS / "put.json").read_text(encoding="utf-8"))
-BUCKET, REGION = "photos-1250000000", "ap-guangzhou"
+PUT = load_event("put.json")
 CONTEXT = {"request_id": "hostile", "time_limit_in_ms": 60_000, "tencentcloud_region": REGION}
 DOCUMENTED = (RecordsNotSubmittedError, MalformedEventError, ConfigurationError)
 SETTINGS = load_settings({})
@@ -126,14 +125,6 @@ def strict_stdout() -> Iterator[io.BytesIO]:
 
 def log_lines(raw: io.BytesIO) -> list[dict[str, Any]]:
     return [json.loads(line) for line in raw.getvalue().decode("utf-8").splitlines()]
-
-
-def invoke(fn: Function, event: Any, context: dict[str, Any] = CONTEXT) -> dict[str, Any]:
-    """One invocation; the summary whether it returned or raised RecordsNotSubmittedError."""
-    try:
-        return fn.handle(event, context)
-    except RecordsNotSubmittedError as exc:
-        return exc.summary
 
 
 def event_with_key(key: str, bucket: str = BUCKET) -> dict[str, Any]:
@@ -400,9 +391,9 @@ ESCAPING_KEYS = [
 @pytest.mark.parametrize("key", ESCAPING_KEYS, ids=lambda k: repr(k)[:40])
 def test_escaping_key_is_mapped_faithfully_or_refused_clearly(fake_mps, key):
     """Each key: the task's Object is exactly '/' + key under /enhanced/, or the record fails as UnsafeKey."""
-    fn = load_function(Runtime(fake_mps.function_env()))
+    container = WarmContainer(fake_mps, stdout=True)  # logs to sys.stdout, as in SCF
     with strict_stdout() as out:
-        summary = invoke(fn, event_with_key(key))
+        summary = container.outcome(event_with_key(key), CONTEXT).summary
     [result] = summary["results"]
     [line] = [line for line in log_lines(out) if line["message"].startswith("record ")]
     assert line["key"] == key  # logged as the exact key, even when unprintable
@@ -421,9 +412,9 @@ def test_escaping_key_is_mapped_faithfully_or_refused_clearly(fake_mps, key):
 @pytest.mark.parametrize("key", ["../x.jpg", "a/../../b.jpg", "a\x00b.jpg", "a\nb.jpg", "\ud800.jpg"])
 def test_keys_that_could_escape_or_cannot_name_an_object_are_refused(fake_mps, key):
     """Dot segments, control characters and lone surrogates (not UTF-8, so no COS key) are UnsafeKey."""
-    fn = load_function(Runtime(fake_mps.function_env()))
+    container = WarmContainer(fake_mps, stdout=True)
     with strict_stdout():
-        summary = invoke(fn, event_with_key(key))
+        summary = container.outcome(event_with_key(key), CONTEXT).summary
     assert summary["results"][0]["error_code"] == "UnsafeKey"
     assert fake_mps.backend.calls == []
 
@@ -433,7 +424,7 @@ def test_a_key_mps_rejects_fails_only_its_own_record(fake_mps):
     long_key = "l" * 10_000 + ".jpg"
     event = cos_event([cos_record(BUCKET, REGION, "before.jpg"), cos_record(BUCKET, REGION, "after.jpg")])
     event["Records"].insert(1, event_with_key(long_key)["Records"][0])
-    fn = load_function(Runtime(fake_mps.function_env(), stream=io.StringIO()))
+    container = WarmContainer(fake_mps)
     original = fake_mps.backend.respond
 
     def refuse_long_objects(action, headers, body, *args):
@@ -443,7 +434,7 @@ def test_a_key_mps_rejects_fails_only_its_own_record(fake_mps):
 
     fake_mps.backend.respond = refuse_long_objects
     with pytest.raises(RecordsNotSubmittedError) as info:
-        fn.handle(event, CONTEXT)
+        container.invoke(event, CONTEXT)
     assert str(info.value).startswith("1 of 3 records not submitted: [1] ")
     assert str(info.value).endswith(": InvalidParameterValue.Object")
     assert [r["outcome"] for r in info.value.summary["results"]] == ["submitted", "failed", "submitted"]
@@ -476,8 +467,7 @@ def test_an_unreadable_mps_answer_is_retried_not_a_crash(fake_mps, body):
         return first.pop() if first else original(*args, **kwargs)
 
     fake_mps.backend.respond = respond
-    fn = load_function(Runtime(fake_mps.function_env(), stream=io.StringIO(), sleep=lambda s: None))
-    summary = fn.handle(PUT, CONTEXT)
+    summary = WarmContainer(fake_mps).invoke(PUT, CONTEXT)
     assert summary["submitted"] == 1 and summary["results"][0]["attempts"] == 2
     assert len(fake_mps.backend.tasks) == 1
 
@@ -535,8 +525,8 @@ def test_event_near_the_128_kb_async_limit_is_processed_within_the_time_limit(ma
     fake = make_fake_mps(rate_limit_per_second=20, clock=clock, rate_clock=clock)
     event = big_event(116, 0)
     assert 120_000 < len(json.dumps(event).encode()) <= 128 * 1024
-    fn = load_function(Runtime(fake.function_env(), stream=io.StringIO(), clock=clock, sleep=clock.sleep))
+    container = WarmContainer(fake, clock=clock)
     started = clock.now
-    summary = fn.handle(event, CONTEXT)
+    summary = container.invoke(event, CONTEXT)
     assert clock.now - started < CONTEXT["time_limit_in_ms"] / 1000
     assert summary["submitted"] == 116 and len(fake.backend.tasks) == 116

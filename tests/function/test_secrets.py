@@ -1,5 +1,5 @@
 """Canary secrets: the role's secret key and session token, and the uploader's Authorization header,
-never appear in anything the function or the CLI shows, on any path.
+never appear in anything the function shows, on any path (the CLI's: tests/cli/test_cli_secrets.py).
 
 Each scenario runs the real function (real SDK, signed HTTP) against a fake MPS that accepts the
 canary credentials, and makes the canaries reach places they could leak from: MPS error messages
@@ -11,76 +11,32 @@ tracebacks, the SDK's own DEBUG logging, and the CLI's stdout/stderr.
 from __future__ import annotations
 
 import copy
-import io
 import json
 import logging
-import os
-import subprocess
-import sys
+import time
 import traceback
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable
 
 import pytest
 import requests
+from canaries import CANARY_AUTH, CANARY_ROLE, ECHO, assert_no_secret, canary_event
 
-from autoenhance.cos_events import cos_event, cos_record
+from fakes.harness import REGION, WarmContainer
 from fakes.mps import Fault
 from handler.config import ConfigurationError
 from handler.cos_event import MalformedEventError
-from handler.index import RecordsNotSubmittedError, load_function
-from handler.runtime import Runtime
+from handler.index import RecordsNotSubmittedError
 
-ROOT = Path(__file__).resolve().parent.parent
-SCRIPT = Path(sys.executable).parent / "autoenhance"
-BUCKET, REGION = "photos-1250000000", "ap-guangzhou"
-
-CANARY_ID = "FAKEIDcanaryRole000000000000000000"  # an id is not secret; the next three are
-CANARY_KEY = "CanaryKey+do/not/leak0123456789abcd"
-CANARY_TOKEN = "CanaryToken-do-not-leak-7f3a9c1e5b2d4068"
-CANARY_AUTH = (
-    "q-sign-algorithm=sha1&q-ak=FAKEIDuploader0000&q-sign-time=1764000000;1764003600"
-    "&q-key-time=1764000000;1764003600&q-header-list=host&q-url-param-list=&q-signature=canaryuploadersig0123"
-)
-SECRETS = {"secret key": CANARY_KEY, "session token": CANARY_TOKEN, "Authorization": CANARY_AUTH}
-ECHO = f"echo key={CANARY_KEY} token={CANARY_TOKEN} auth={CANARY_AUTH}"  # an answer that repeats them
+CANARY_KEY, CANARY_TOKEN = CANARY_ROLE.secret_key, CANARY_ROLE.token
 CONTEXT = {"request_id": "canary", "time_limit_in_ms": 60_000, "tencentcloud_region": REGION}
 SHORT = {**CONTEXT, "time_limit_in_ms": 1_000}  # for paths that retry until the time budget is gone
-DOCUMENTED = (RecordsNotSubmittedError, MalformedEventError, ConfigurationError)
-
-
-def assert_no_secret(text: str, where: str) -> None:
-    for name, secret in SECRETS.items():
-        assert secret not in text, f"the {name} leaked into {where}:\n{text[:2000]}"
 
 
 @pytest.fixture
 def canary_mps(make_fake_mps):
-    """A fake MPS that accepts the canary role credentials (so calls really get through)."""
-    fake = make_fake_mps(rate_limit_per_second=None)
-    fake.backend.add_credential(CANARY_ID, CANARY_KEY, CANARY_TOKEN)
-    return fake
-
-
-def canary_env(fake, **overrides: str | None) -> dict[str, str]:
-    env = {
-        "MPS_ENDPOINT": fake.url,
-        "TENCENTCLOUD_SECRETID": CANARY_ID,
-        "TENCENTCLOUD_SECRETKEY": CANARY_KEY,
-        "TENCENTCLOUD_SESSIONTOKEN": CANARY_TOKEN,
-        "TENCENTCLOUD_REGION": REGION,
-        **overrides,
-    }
-    return {k: v for k, v in env.items() if v is not None}
-
-
-def canary_event(*keys: str) -> dict[str, Any]:
-    """Uploads whose `Authorization` header is the canary, as every real record carries one."""
-    records = [cos_record(BUCKET, REGION, key) for key in keys or ("uploads/cat.jpg",)]
-    for record in records:
-        record["event"]["requestParameters"]["requestHeaders"]["Authorization"] = CANARY_AUTH
-    return cos_event(records)
+    """A fake MPS whose execution role is the canary (so calls really get through)."""
+    return make_fake_mps(identity=CANARY_ROLE, rate_limit_per_second=None)
 
 
 @dataclass
@@ -129,25 +85,23 @@ class _Capture(logging.Handler):
         self.lines.append(f"{record.name}: {record.getMessage()}")
 
 
-def run(env: dict[str, str], event: Any, context: dict[str, Any] = CONTEXT, times: int = 1) -> Observed:
-    """Invoke a fresh container `times` times with the root logger at DEBUG (as a debugging user might)."""
-    stream, capture = io.StringIO(), _Capture()
+def run(fake, event: Any, context: dict[str, Any] = CONTEXT, times: int = 1, **env: str | None) -> Observed:
+    """Invoke a fresh container on `fake` (its environment changed by `env`; None removes a variable)
+    `times` times with the root logger at DEBUG (as a debugging user might)."""
+    container, capture = WarmContainer(fake, env, sleep=time.sleep), _Capture()
     root = logging.getLogger()
     level = root.level
     root.addHandler(capture)
     root.setLevel(logging.DEBUG)
     outcomes: list[dict[str, Any] | BaseException] = []
     try:
-        fn = load_function(Runtime(env, stream=stream))
         for _ in range(times):
-            try:
-                outcomes.append(fn.handle(copy.deepcopy(event), context))
-            except DOCUMENTED as exc:
-                outcomes.append(exc)
+            summary, error = container.outcome(copy.deepcopy(event), context)
+            outcomes.append(error if error is not None else summary)
     finally:
         root.removeHandler(capture)
         root.setLevel(level)
-    return Observed(stream.getvalue(), "\n".join(capture.lines), outcomes)
+    return Observed(container.log(), "\n".join(capture.lines), outcomes)
 
 
 # ---- every path of the function ---------------------------------------------------------------
@@ -155,7 +109,7 @@ def run(env: dict[str, str], event: Any, context: dict[str, Any] = CONTEXT, time
 
 def test_success_path_leaks_nothing(canary_mps):
     """Submitted records, one of them with a key that contains the uploader's Authorization value."""
-    seen = run(canary_env(canary_mps), canary_event("uploads/cat.jpg", f"uploads/{CANARY_AUTH}.jpg"))
+    seen = run(canary_mps, canary_event("uploads/cat.jpg", f"uploads/{CANARY_AUTH}.jpg"))
     assert seen.summary is not None and seen.summary["submitted"] == 2
     assert "X-TC-Token" in seen.sdk_log  # the SDK did log its requests: the check below means something
     seen.assert_clean()
@@ -175,7 +129,7 @@ def test_success_path_leaks_nothing(canary_mps):
 def test_failure_classes_leak_nothing(canary_mps, fault, times, context, outcome):
     """MPS answers that echo all three secrets, on each failure class: the echo is always redacted."""
     canary_mps.backend.inject(fault, times=times)
-    seen = run(canary_env(canary_mps), canary_event(), context)
+    seen = run(canary_mps, canary_event(), context)
     summary = seen.summary if seen.summary is not None else getattr(seen.error, "summary", None)
     assert summary is not None and summary["results"][0]["outcome"] == outcome
     assert (seen.error is not None) == (outcome == "failed")
@@ -186,14 +140,14 @@ def test_failure_classes_leak_nothing(canary_mps, fault, times, context, outcome
 
 def test_redelivered_event_duplicate_path_leaks_nothing(canary_mps):
     """The same event twice: the second delivery is a duplicate; neither delivery leaks."""
-    seen = run(canary_env(canary_mps), canary_event(), times=2)
+    seen = run(canary_mps, canary_event(), times=2)
     assert seen.summary is not None and seen.summary["duplicate"] == 1
     seen.assert_clean()
 
 
 def test_missing_credentials_path_leaks_nothing(canary_mps):
     """A secret key and token without a secret id: MissingCredentials, and the key and token stay unshown."""
-    seen = run(canary_env(canary_mps, TENCENTCLOUD_SECRETID=None), canary_event())
+    seen = run(canary_mps, canary_event(), TENCENTCLOUD_SECRETID=None)
     assert isinstance(seen.error, RecordsNotSubmittedError) and "MissingCredentials" in str(seen.error)
     seen.assert_clean()
 
@@ -205,7 +159,7 @@ def test_transport_error_that_echoes_request_headers_leaks_nothing(canary_mps, m
         raise requests.exceptions.InvalidHeader(f"Invalid header value: {dict(request.headers)!r}")
 
     monkeypatch.setattr(requests.adapters.HTTPAdapter, "send", send)
-    seen = run(canary_env(canary_mps), canary_event(), SHORT)
+    seen = run(canary_mps, canary_event(), SHORT)
     assert isinstance(seen.error, RecordsNotSubmittedError) and "NetworkError." in str(seen.error)
     assert "X-TC-Token" in seen.log  # the headers did reach the error text, redacted
     seen.assert_clean()
@@ -213,7 +167,7 @@ def test_transport_error_that_echoes_request_headers_leaks_nothing(canary_mps, m
 
 def test_session_token_with_stray_line_ending_is_used_and_never_shown(canary_mps):
     """A token read from a CRLF file keeps its '\\r\\n': the key and token are trimmed alike, and work."""
-    seen = run(canary_env(canary_mps, TENCENTCLOUD_SESSIONTOKEN=CANARY_TOKEN + "\r\n"), canary_event(), SHORT)
+    seen = run(canary_mps, canary_event(), SHORT, TENCENTCLOUD_SESSIONTOKEN=CANARY_TOKEN + "\r\n")
     assert seen.summary is not None and seen.summary["submitted"] == 1, seen.texts
     seen.assert_clean()
 
@@ -228,7 +182,7 @@ def test_session_token_with_stray_line_ending_is_used_and_never_shown(canary_mps
 )
 def test_malformed_events_leak_nothing(canary_mps, event):
     """Events that are not COS events, carrying the canary: MalformedEventError without it."""
-    seen = run(canary_env(canary_mps), event)
+    seen = run(canary_mps, event)
     assert isinstance(seen.error, MalformedEventError)
     seen.assert_clean()
 
@@ -255,7 +209,7 @@ def _malformed(mutate: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
 )
 def test_malformed_records_leak_nothing(canary_mps, event):
     """Record fields that hold a secret and are quoted back in the record's error message."""
-    seen = run(canary_env(canary_mps), event)
+    seen = run(canary_mps, event)
     assert isinstance(seen.error, RecordsNotSubmittedError)
     assert "***" in seen.log  # the record's error did quote the field, redacted
     seen.assert_clean()
@@ -263,12 +217,12 @@ def test_malformed_records_leak_nothing(canary_mps, event):
 
 def test_configuration_error_leaks_nothing(canary_mps):
     """Secrets pasted into the wrong variables: the ConfigurationError names the problem, not the value."""
-    env = canary_env(
+    seen = run(
         canary_mps,
+        canary_event(),
         OUTPUT_BUCKET=CANARY_KEY,
         MPS_IMAGE_TASK=json.dumps({"EncodeConfig": {"Format": CANARY_TOKEN}}),
     )
-    seen = run(env, canary_event())
     assert isinstance(seen.error, ConfigurationError)
     assert "OUTPUT_BUCKET" in str(seen.error) and "EncodeConfig.Format" in str(seen.error)
     seen.assert_clean()
@@ -279,63 +233,8 @@ def test_redaction_finds_secrets_json_would_escape_and_keeps_log_lines_valid_jso
     """Header values JSON escapes ('"', '\\') or that look like JSON: still redacted, lines still parse."""
     event = canary_event(f"uploads/{auth}.jpg")
     event["Records"][0]["event"]["requestParameters"]["requestHeaders"]["Authorization"] = auth
-    seen = run(canary_env(canary_mps), event)
+    seen = run(canary_mps, event)
     assert seen.summary is not None and seen.summary["submitted"] == 1
     lines = [json.loads(line) for line in seen.log.splitlines()]  # every line is still one JSON object
     assert lines[-1]["key"] == "uploads/***.jpg" and lines[-1]["cold_start"] is True
     assert not [v for line in lines for v in line.values() if isinstance(v, str) and auth in v]
-
-
-# ---- the command line -----------------------------------------------------------------------------
-
-
-@pytest.fixture
-def cli_env(canary_mps, tmp_path) -> dict[str, str]:
-    """The CLI's environment: no inherited credentials or configuration, the canary role keys."""
-    keep = {k: v for k, v in os.environ.items() if not k.startswith(("TENCENTCLOUD_", "MPS_", "OUTPUT_", "IMAGE_"))}
-    return {**keep, **canary_env(canary_mps), "AUTOENHANCE_STATE_DIR": str(tmp_path / "state")}
-
-
-def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    assert SCRIPT.exists(), f"{SCRIPT} missing: install the project (python3 dev.py test does)"
-    return subprocess.run(
-        [str(SCRIPT), *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=60, check=False
-    )
-
-
-@pytest.fixture
-def event_file(tmp_path) -> Path:
-    path = tmp_path / "canary.json"
-    path.write_text(json.dumps(canary_event("uploads/a.jpg", "uploads/b.jpg", "uploads/c.jpg")), encoding="utf-8")
-    return path
-
-
-@pytest.mark.parametrize("mode", [[], ["--json"]], ids=["text", "json"])
-def test_cli_live_replay_leaks_nothing(canary_mps, cli_env, event_file, mode):
-    """`autoenhance replay --live` against the fake: MPS echoes the secrets in a retried and a fatal error."""
-    canary_mps.backend.inject(Fault.error("InternalError", ECHO), times=1)
-    canary_mps.backend.inject(Fault.error("InvalidParameter", ECHO), times=1)
-    r = cli(cli_env, "replay", str(event_file), "--live", *mode)
-    assert r.returncode == 1, r.stderr  # one record failed permanently
-    assert len(canary_mps.backend.tasks) == 2
-    assert "echo key=***" in r.stdout + r.stderr  # the echo reached the output, redacted
-    assert_no_secret(r.stdout, "the CLI's stdout")
-    assert_no_secret(r.stderr, "the CLI's stderr")
-
-
-def test_cli_dry_run_leaks_nothing(cli_env, event_file):
-    """`autoenhance replay --dry-run` prints whole requests: never the credentials or the header."""
-    r = cli(cli_env, "replay", str(event_file), "--dry-run")
-    assert r.returncode == 0 and "ProcessImage" in r.stdout, r.stderr
-    assert_no_secret(r.stdout, "the CLI's stdout")
-    assert_no_secret(r.stderr, "the CLI's stderr")
-
-
-def test_cli_configuration_error_leaks_nothing(cli_env, event_file):
-    """A secret pasted into OUTPUT_BUCKET: `check-config` and `replay --live` refuse it without showing it."""
-    env = {**cli_env, "OUTPUT_BUCKET": CANARY_KEY}
-    for args in (["check-config"], ["replay", str(event_file), "--live"]):
-        r = cli(env, *args)
-        assert r.returncode == 2 and "OUTPUT_BUCKET" in r.stderr, r.stderr
-        assert_no_secret(r.stdout, f"`autoenhance {args[0]}` stdout")
-        assert_no_secret(r.stderr, f"`autoenhance {args[0]}` stderr")

@@ -26,7 +26,7 @@ from fakes.cos import CosFault
 from fakes.mps import Fault
 
 if TYPE_CHECKING:
-    from conftest import FakeCos, FakeMps
+    from fakes.harness import FakeCos, FakeMps
 
 REQUEST: dict[str, Any] = {
     "InputInfo": {
