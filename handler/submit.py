@@ -94,23 +94,23 @@ def submit(
         request_id = last.request_id if last is not None and last.request_id else None
         return ended(Outcome.FAILED, error_code=code, error=error, latency_ms=latency, mps_request_id=request_id)
 
+    def out_of_time(while_doing: str) -> Submitted:
+        spent = f"invocation time budget exhausted {while_doing}after {attempts} attempt(s)"
+        if last is None:
+            return failed("DeadlineExceeded", spent)
+        return failed(last.code, f"{spent}; last error: {last.message}")
+
     while True:
+        if policy.deadline is not None and policy.deadline - clock() < retry.min_call_seconds:
+            return out_of_time("")
+        if policy.limiter is not None and not policy.limiter.acquire(not_after=_latest_start(policy)):
+            return out_of_time("waiting for a slot under the rate limit ")
         timeout = policy.http_timeout
-        if policy.deadline is not None:
+        if policy.deadline is not None:  # measured after the wait for a slot: the call ends by the deadline
             remaining = policy.deadline - clock()
             if remaining < retry.min_call_seconds:
-                spent = f"invocation time budget exhausted after {attempts} attempt(s)"
-                if last is None:
-                    return failed("DeadlineExceeded", spent)
-                return failed(last.code, f"{spent}; last error: {last.message}")
+                return out_of_time("")
             timeout = min(timeout, remaining)
-        if policy.limiter is not None and not policy.limiter.acquire(not_after=_latest_start(policy)):
-            spent = (
-                f"invocation time budget exhausted waiting for a slot under the rate limit after {attempts} attempt(s)"
-            )
-            return failed(
-                last.code if last else "DeadlineExceeded", spent + (f"; last error: {last.message}" if last else "")
-            )
         if "SessionId" in request and policy.session_ids is not None and not policy.session_ids.supported:
             request = {k: v for k, v in request.items() if k != "SessionId"}  # another call learnt it meanwhile
             refused = True
