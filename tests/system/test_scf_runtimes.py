@@ -290,6 +290,33 @@ def test_an_answer_slower_than_the_http_timeout_is_retried_safely(start, fake_mp
     assert len(fake_mps.backend.tasks) == 1
 
 
+@pytest.mark.parametrize(
+    "fault",
+    [Fault.cut_body(), Fault.cut_body(sent_bytes=10), Fault.bad_encoding("gzip"), Fault.stall_body(1.0)],
+    ids=["cut-after-headers", "cut-mid-body", "bad-content-encoding", "stalled-body"],
+)
+def test_a_broken_answer_after_the_task_was_created_is_a_duplicate_with_its_story(start, fake_mps, fault):
+    """The faults that escaped as raw requests exceptions under SCF's Python: now a retry that finds
+    its own task, one log line, no traceback."""
+    container = start(MPS_TIMEOUT_SECONDS="0.5")
+    fake_mps.backend.inject(fault, times=1)
+    inv = container.invoke(load("put.json"))
+    [result] = inv.returned()["results"]
+    assert_clean_run(inv)
+    assert result["outcome"] == "duplicate" and "got no answer (NetworkError." in result["reason"]
+    assert len(fake_mps.backend.tasks) == 1
+
+
+def test_a_trickling_answer_is_cut_at_the_deadline_and_the_record_listed(container, fake_mps):
+    """One byte every 0.1 s (seconds for the whole answer) against a 2 s time limit: every attempt
+    ends at its deadline, and the invocation fails listing the record instead of being killed."""
+    fake_mps.backend.inject(Fault.trickle_body(0.1), times=100)
+    inv = container.invoke(load("put.json"), scf_context(time_limit_ms=2000))
+    error = inv.raised("RecordsNotSubmittedError")
+    assert "photos-1250000000/uploads/2026/cat.jpg: NetworkError.DeadlineExceeded" in error.message
+    assert inv.records_logged()[0]["error_code"] == "NetworkError.DeadlineExceeded"
+
+
 def test_a_permanent_error_fails_the_invocation_listing_the_record(container, fake_mps):
     fake_mps.backend.inject(Fault.error("FailedOperation.InvalidMpsUser"), times=1)
     inv = container.invoke(load("put.json"))
