@@ -12,6 +12,7 @@ against the fake MPS:
 - floor: bench/floor_function.py (a bare CommonClient call) over the same pinned closure as ours,
   pip-installed by that interpreter with its .pyc.
 
+Also our peak RSS for an event at SCF's 128 KB async-invocation limit (the memorySize choice).
 Rounds alternate the three so machine noise hits them alike; medians of wall time (spawn to exit)
 and the child's own peak RSS (bench/child.py). Ratios are the figures; absolute times are context.
 
@@ -62,6 +63,19 @@ def pip_installed(python: str, target: Path, function: str, *requirements: str) 
     return target
 
 
+ASYNC_EVENT_LIMIT = 128 * 1024  # SCF's largest asynchronous invocation payload
+
+
+def event_at_async_limit() -> dict:
+    """As many one-upload records as fit in SCF's 128 KB async payload: the largest event there is."""
+    records: list[dict] = []
+    while True:
+        record = cos_record("bench-1250000000", "ap-guangzhou", f"limit/{len(records):05d}.jpg")
+        if len(json.dumps(cos_event([*records, record]))) > ASYNC_EVENT_LIMIT:
+            return cos_event(records)
+        records.append(record)
+
+
 def measure(version: str, python: str, rounds: int, work: Path, env: dict[str, str]) -> dict[str, object]:
     functions = {
         "ours": (build_package(work / "ours", version).path, "index"),
@@ -79,10 +93,19 @@ def measure(version: str, python: str, rounds: int, work: Path, env: dict[str, s
             event = cos_event([cos_record("bench-1250000000", "ap-guangzhou", f"cold/{name}/{i}.jpg")])
             run = run_child(CHILD, [str(pkg), module, json.dumps(event)], env, pkg, ("-I", "-B"), python)
             samples[name].append((run.wall_s, run.peak_rss_kib))
+    ours, module = functions["ours"]
+    big = event_at_async_limit()
+    big_rss = run_child(CHILD, [str(ours), module, json.dumps(big)], env, ours, ("-I", "-B"), python).peak_rss_kib
     wall = {n: statistics.median(s[0] for s in samples[n]) for n in functions}
     rss = {n: statistics.median(s[1] for s in samples[n]) for n in functions}
     size = {n: tree_digest(functions[n][0])[1] for n in functions}
-    return {"version": version, "wall_s": wall, "peak_rss_kib": rss, "size_bytes": size}
+    return {
+        "version": version,
+        "wall_s": wall,
+        "peak_rss_kib": rss,
+        "size_bytes": size,
+        "async_limit_event": (len(big["Records"]), big_rss),
+    }
 
 
 def main() -> None:
@@ -107,6 +130,10 @@ def main() -> None:
                     f"  {name:<6} {wall[name] * 1000:6.0f} ms  {rss[name] / 1024:5.1f} MiB peak RSS  "
                     f"{size[name] / 1e6:6.2f} MB on disk"
                 )
+            big_event = r["async_limit_event"]
+            assert isinstance(big_event, tuple)
+            count, big_rss = big_event
+            print(f"  ours, a {count}-record event at the 128 KB async limit: {big_rss / 1024:.1f} MiB peak RSS")
             print(
                 f"  ours/naive: {wall['ours'] / wall['naive']:.2f}x wall, {rss['ours'] / rss['naive']:.2f}x RSS; "
                 f"ours/floor: {wall['ours'] / wall['floor']:.2f}x wall, {rss['ours'] / rss['floor']:.2f}x RSS"
