@@ -273,16 +273,7 @@ class Backfill:
         done = submit(api.process_image, plan.request, self.credentials, self.policy, self.runtime)
         with self._lock:
             self.throttled += done.throttled
-        return base._replace(
-            outcome=done.outcome,
-            task_id=done.task_id,
-            mps_request_id=done.mps_request_id,
-            reason=done.reason,
-            error_code=done.error_code,
-            error=done.error,
-            attempts=done.attempts,
-            latency_ms=done.latency_ms,
-        )
+        return done.into(base)
 
     def _output_exists(self, key: str) -> bool:
         bucket = self.settings.output_bucket or self.options.bucket

@@ -35,6 +35,7 @@ MAX_MARGIN_SECONDS = 2.0  # kept back from the time limit to return cleanly (and
 # it. Each record's calls stop early enough to leave twice that for every record still to log:
 # on a small SCF instance the CPU share is small, and thousands of log lines take real time.
 FIRST_RECORD_COST_SECONDS = 0.0002
+NOT_ATTEMPTED = "invocation time budget exhausted before this record's turn (0 attempts)"
 
 
 class RecordsNotSubmittedError(RuntimeError):
@@ -201,7 +202,12 @@ class _Invocation:
         for i, (item, plan) in enumerate(planned):
             started = clock()
             future = in_flight.get(i)
-            if future is not None:
+            if future is not None and started >= self.deadline - self._reserve(len(planned) - i) and future.cancel():
+                # Out of time and no worker has started it: fail it here rather than wait for a
+                # worker to find that out (the wait would be time the remaining lines need).
+                done = Submitted(Outcome.FAILED, 0, error_code="DeadlineExceeded", error=NOT_ATTEMPTED)
+                result, calling = self._submitted(item, plan, done), 0.0
+            elif future is not None:
                 calling = clock()
                 done = future.result()  # the wait for a call is not this record's CPU: not counted
                 result, calling = self._submitted(item, plan, done), clock() - calling
@@ -262,21 +268,7 @@ class _Invocation:
                 "MPS rejected the SessionId parameter (UnknownParameter); submitting without it from now on "
                 "in this container. Without SessionId a redelivered event can create a second task.",
             )
-        sent_session_id = "SessionId" in plan.request and not done.session_id_refused
-        return RecordResult(
-            item.position,
-            item.bucket,
-            item.key,
-            done.outcome,
-            session_id=plan.session_id if sent_session_id or done.outcome is not Outcome.SUBMITTED else None,
-            task_id=done.task_id,
-            mps_request_id=done.mps_request_id,
-            reason=done.reason,
-            error_code=done.error_code,
-            error=done.error,
-            attempts=done.attempts,
-            latency_ms=done.latency_ms,
-        )
+        return done.into(RecordResult(item.position, item.bucket, item.key, done.outcome, session_id=plan.session_id))
 
     def _log(self, item: CosUploadRecord | RecordError, result: RecordResult) -> None:
         if isinstance(item, CosUploadRecord) and item.event_time is not None:

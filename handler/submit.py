@@ -13,7 +13,7 @@ from typing import Any, Callable, NamedTuple, Protocol
 
 from .credentials import CredentialProvider, Credentials
 from .mps_errors import MpsCallError
-from .results import Outcome
+from .results import Outcome, RecordResult
 from .retry import ErrorKind, RetryPolicy, answer_may_be_lost, classify
 from .runtime import Runtime
 
@@ -59,6 +59,22 @@ class Submitted(NamedTuple):
     error: str | None = None
     session_id_refused: bool = False  # the endpoint refused SessionId: sent without it
     throttled: int = 0  # attempts MPS answered with RequestLimitExceeded
+    session_id_sent: bool = True  # the last attempt carried the SessionId
+
+    def into(self, record: RecordResult) -> RecordResult:
+        """`record` (its identity and SessionId) with how its submission ended."""
+        keeps_session_id = self.session_id_sent or self.outcome is not Outcome.SUBMITTED
+        return record._replace(
+            outcome=self.outcome,
+            session_id=record.session_id if keeps_session_id else None,
+            task_id=self.task_id,
+            mps_request_id=self.mps_request_id,
+            reason=self.reason,
+            error_code=self.error_code,
+            error=self.error,
+            attempts=self.attempts,
+            latency_ms=self.latency_ms,
+        )
 
 
 def _lost_answer_reason(attempt: int, code: str) -> str:
@@ -88,7 +104,10 @@ def submit(
     last: MpsCallError | None = None
 
     def ended(outcome: Outcome, **fields: Any) -> Submitted:
-        return Submitted(outcome, attempts, session_id_refused=refused, throttled=throttled, **fields)
+        sent = "SessionId" in request
+        return Submitted(
+            outcome, attempts, session_id_refused=refused, throttled=throttled, session_id_sent=sent, **fields
+        )
 
     def failed(code: str, error: str, latency: float | None = None) -> Submitted:
         request_id = last.request_id if last is not None and last.request_id else None
