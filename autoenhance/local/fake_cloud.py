@@ -59,20 +59,19 @@ def load_state(backend: Any, path: Path) -> None:
 @contextlib.contextmanager
 def embedded_mps(fresh: bool = False, rate_limit: float | None = 20) -> Iterator[Any]:
     """Start the fake MPS on a free loopback port and point the function's environment at it."""
+    from fakes.harness import start_mps
     from fakes.identities import MPS_ROLE
-    from fakes.mps import FakeMpsServer, MpsBackend
 
     # A random seed: TaskIds must not repeat across runs that share the state file.
-    backend = MpsBackend(rate_limit_per_second=rate_limit, seed=int.from_bytes(os.urandom(8), "big"))
-    backend.add_credential(*MPS_ROLE)
+    mps = start_mps(MPS_ROLE, rate_limit_per_second=rate_limit, seed=int.from_bytes(os.urandom(8), "big"))
     path = state_file()
     if not fresh:
-        load_state(backend, path)
-    with FakeMpsServer(backend) as server, patched_environ({"MPS_ENDPOINT": server.url, **MPS_ROLE.environ()}):
+        load_state(mps.backend, path)
+    with mps, patched_environ({"MPS_ENDPOINT": mps.url, **MPS_ROLE.environ()}):
         try:
-            yield server
+            yield mps.server
         finally:
-            save_state(backend, path)
+            save_state(mps.backend, path)
 
 
 @contextlib.contextmanager
@@ -81,12 +80,10 @@ def embedded_cos(bucket: str, region: str, prefix: str, demo_objects: int) -> It
 
     It accepts `fakes.identities.COS_ROLE`'s keys.
     """
-    from fakes.cos import CosBackend, FakeCosServer
+    from fakes.harness import start_cos
     from fakes.identities import COS_ROLE
 
-    backend = CosBackend()
-    backend.create_bucket(bucket, region)
-    backend.add_credential(*COS_ROLE)
-    seed_demo_bucket(backend, bucket, prefix, demo_objects)
-    with FakeCosServer(backend) as server:
-        yield server
+    cos = start_cos(COS_ROLE, bucket=bucket, region=region)
+    seed_demo_bucket(cos.backend, bucket, prefix, demo_objects)
+    with cos:
+        yield cos.server
