@@ -9,8 +9,9 @@ against the fake MPS:
 - naive: bench/naive_function.py (the demos' way: the typed MpsClient and the COS SDK at module
   level) with tencentcloud-sdk-python + cos-python-sdk-v5 pip-installed by that interpreter,
   which compiles their .pyc as pip does;
-- floor: bench/floor_function.py (a bare CommonClient call) over the same pinned closure as ours,
-  pip-installed by that interpreter with its .pyc.
+- floor: bench/floor_function.py (a bare CommonClient call) with tencentcloud-sdk-python-common
+  pip-installed by that interpreter, as a user would (pip resolves its dependencies, so requests
+  brings charset-normalizer, which our package leaves out), with its .pyc.
 
 Also our peak RSS for an event at SCF's 128 KB async-invocation limit (the memorySize choice).
 Rounds alternate the three so machine noise hits them alike; medians of wall time (spawn to exit)
@@ -36,12 +37,13 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from autoenhance.cos_events import cos_event, cos_record
-from autoenhance.package import REQUIREMENTS, build_package, tree_digest
+from autoenhance.package import build_package, tree_digest
 from autoenhance.runtimes import SCF_RUNTIMES, locate_runtime
 from bench.child import run_child
 from fakes.harness import start_mps
 
 NAIVE_REQUIREMENTS = ["tencentcloud-sdk-python==3.1.195", "cos-python-sdk-v5==1.9.44"]
+FLOOR_REQUIREMENT = "tencentcloud-sdk-python-common==3.1.195"  # and what pip resolves for it
 CHILD = """
 import importlib, json, sys
 sys.path.insert(0, sys.argv[1])
@@ -81,7 +83,7 @@ def measure(version: str, python: str, rounds: int, work: Path, env: dict[str, s
         "ours": (build_package(work / "ours", version).path, "index"),
         "naive": (pip_installed(python, work / "naive", "naive_function.py", *NAIVE_REQUIREMENTS), "naive_function"),
         "floor": (
-            pip_installed(python, work / "floor", "floor_function.py", "--no-deps", "-r", str(REQUIREMENTS)),
+            pip_installed(python, work / "floor", "floor_function.py", FLOOR_REQUIREMENT),
             "floor_function",
         ),
     }
