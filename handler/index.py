@@ -86,7 +86,6 @@ class AutoEnhanceFunction:
         self.pacer = PacedLimiter(settings.requests_per_second, self.runtime.clock, self.runtime.sleep)
         self._cold = True
         self.session_ids = SessionIdSupport()  # until an endpoint refuses SessionId
-        self._warned_session_ids = False
 
     def handle(self, event: Any, context: Any) -> dict[str, Any]:
         ctx = _context(context)
@@ -261,8 +260,8 @@ class _Invocation:
 
     def _submitted(self, item: Any, plan: Plan, done: Submitted) -> RecordResult:
         assert isinstance(plan, Submit)
-        if done.session_id_refused and not self.fn._warned_session_ids:
-            self.fn._warned_session_ids = True
+        if done.session_id_refused and not self.fn.session_ids.warned:
+            self.fn.session_ids.warned = True
             self.out.emit(
                 "WARN",
                 "MPS rejected the SessionId parameter (UnknownParameter); submitting without it from now on "

@@ -34,6 +34,7 @@ class SessionIdSupport:
 
     def __init__(self) -> None:
         self.supported = True
+        self.warned = False  # the container has logged that it stopped sending SessionId
 
 
 class SubmitPolicy(NamedTuple):
