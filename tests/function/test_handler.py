@@ -122,17 +122,21 @@ def test_new_upload_of_the_same_key_is_a_new_task(harness, fake_mps):
     assert len(fake_mps.backend.tasks) == 2
 
 
-def test_endpoint_rejecting_session_id_still_submits_and_warns_once(make_fake_mps):
+@pytest.mark.parametrize("concurrency", [1, 4])
+def test_endpoint_rejecting_session_id_still_submits_and_warns_once(make_fake_mps, concurrency):
     fake = make_fake_mps(rate_limit_per_second=None, accept_session_id=False)
-    h = WarmContainer(fake)
+    h = WarmContainer(fake, {"MPS_CONCURRENCY": str(concurrency)})
     summary = h.invoke(load("batch.json"))
     assert summary["submitted"] == 5
     assert all("SessionId" not in t.params for t in fake.backend.tasks)
     warnings = [line for line in h.lines() if line["level"] == "WARN"]
     assert len(warnings) == 1 and "SessionId" in warnings[0]["message"]
-    # Only the first record paid for the probe: 5 accepted + 1 rejected call.
-    assert len(fake.backend.calls) == 6
+    # 5 accepted calls, plus one probe per record already in flight when the first refusal came
+    # back: exactly one one after another; at most one per worker when they go out together.
+    rejected = len(fake.backend.calls) - 5
+    assert rejected == 1 if concurrency == 1 else 1 <= rejected <= concurrency
     h.invoke(load("put.json"))
+    assert len(fake.backend.calls) == 5 + rejected + 1  # learnt: the next invocation probes no more
     assert len([line for line in h.lines() if line["level"] == "WARN"]) == 1
 
 
