@@ -24,12 +24,20 @@ def print_json(value: Any) -> None:
     print(json.dumps(value, ensure_ascii=False))
 
 
+def function_environment() -> dict[str, str]:
+    """The environment variables the deployed function will see (its configuration among them).
+
+    Every local command reads the function's configuration through this, never os.environ directly.
+    """
+    return dict(os.environ)
+
+
 def settings() -> Settings:
-    """The configuration, loaded from the environment exactly as the function loads it.
+    """The configuration, loaded exactly as the function loads it.
 
     A bad one raises `ConfigurationError` (exit code 2): call this before sending anything.
     """
-    return load_settings(os.environ)
+    return load_settings(function_environment())
 
 
 def full_region_of_bucket(bucket: str, region: str) -> str:
