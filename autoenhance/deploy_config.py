@@ -1,49 +1,107 @@
-"""Check serverless.yml against the `scf` component's documented inputs, before a deploy finds out.
+"""serverless.yml as the one source of the function's configuration, read as the Framework reads it.
 
-The rules come from serverless-components/tencent-scf docs/configure.md and the SCF API limits
-(docs/tencent-cloud.md#serverless-component, #limits): input names and types, memory classes, the COS trigger's shape (the
-bucket as its XML-API domain, one event type, `enable: true`), environment-variable limits, and
-this function's own configuration loaded exactly as the function will load it.
+The deployed function's environment is `inputs.environment.variables` with every `${env:NAME}`
+resolved from the shell and `.env` (the shell wins, as dotenv never overrides a set variable).
+Every local command (check-config, replay, backfill, status) loads its configuration from here,
+so what it shows and runs is what `scf deploy` sends; a variable set in the shell overrides
+serverless.yml's value for a local run, and `sources` says where each value came from.
+
+Pure apart from reading the project's files: `load_project` reads, the rest maps.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-from handler.config import ConfigurationError, load_settings
-from handler.outputs import guard_prefix, retriggers
-from handler.regions import is_full_region
+from handler.config import KNOWN_VARIABLES
 
-TOP_LEVEL = {"org", "app", "stage", "component", "name", "inputs"}
-INPUTS = {
-    "src", "type", "name", "namespace", "handler", "entryFile", "role", "enableRoleAuth", "runtime", "region",
-    "description", "memorySize", "timeout", "initTimeout", "eip", "publicAccess", "environment", "vpcConfig",
-    "layers", "deadLetter", "cls", "asyncRunEnable", "traceEnable", "msgTTL", "retryNum", "installDependency",
-    "tags", "cfs", "ignoreTriggers", "events", "image", "provisionedNum", "qualifier",
-}  # fmt: skip
-COS_TRIGGER_PARAMETERS = {"qualifier", "bucket", "filter", "events", "enable"}
-RUNTIMES = ("Python3.9", "Python3.10")
-MEMORY_CLASSES = (64, *range(128, 3072 + 1, 128))
-MIN_TIMEOUT = 30  # seconds: room for backoff retries inside one invocation
-ENV_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{1,63}")
-RESERVED_ENV_PREFIXES = ("SCF_", "QCLOUD_", "TENCENTCLOUD_")
-ENV_TOTAL_LIMIT = 4096
-COS_DOMAIN = re.compile(r"(?P<bucket>[a-z0-9][a-z0-9-]*-[0-9]+)\.cos\.(?P<region>[a-z0-9-]+)\.myqcloud\.com")
+# The repository this CLI runs from: the default project (serverless.yml, .env, image-task.json, build/).
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT_DIR_VARIABLE = "AUTOENHANCE_PROJECT_DIR"
 ENV_REFERENCE = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
+# MPS_IMAGE_TASK, MPS_IMAGE_TASK_FILE and MPS_DEFINITION are one choice: setting one in the shell
+# replaces serverless.yml's choice rather than adding a second (which the function refuses).
+TASK_SOURCES = ("MPS_IMAGE_TASK", "MPS_IMAGE_TASK_FILE", "MPS_DEFINITION")
+# Variables naming files the function reads from its code root: `package` ships each of them.
+FILE_VARIABLES = ("MPS_IMAGE_TASK_FILE",)
+# What the Framework puts where an embedded ${env:NAME} is unset (a whole-value one drops the key).
+UNSET_EMBEDDED = "undefined"
+
+
+class ProjectError(ValueError):
+    """serverless.yml or .env cannot be read (a usage error: exit code 2)."""
+
+
+class Project(NamedTuple):
+    root: Path  # the directory holding serverless.yml, .env and the files the configuration names
+    doc: Any  # serverless.yml parsed, unresolved; None when the project has none
+    dotenv: dict[str, str]  # .env's values ({} without one)
+
+    @property
+    def serverless_yml(self) -> Path:
+        return self.root / "serverless.yml"
+
+    @property
+    def build_dir(self) -> Path:
+        return self.root / "build" / "scf"
+
+    def lookup(self, shell: Mapping[str, str]) -> dict[str, str]:
+        """What ${env:NAME} resolves from: .env, overridden by the shell."""
+        return {**self.dotenv, **shell}
+
+
+class FunctionEnvironment(NamedTuple):
+    root: Path  # the project: relative file names in the configuration resolve from here
+    variables: dict[str, str]  # what the function sees when run locally: the shell plus serverless.yml
+    deployed: dict[str, str]  # serverless.yml's variables as `scf deploy` would send them
+    sources: dict[str, str]  # variable -> where its local value came from
+    notes: tuple[str, ...]  # what the reader should know: unset references, no serverless.yml
+    watched_bucket: str | None  # the COS trigger's bucket, when serverless.yml names one
+
+
+def project_root(shell: Mapping[str, str]) -> Path:
+    return Path(shell.get(PROJECT_DIR_VARIABLE) or ROOT).resolve()
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
-    """KEY=VALUE lines; comments on their own lines (what .env.example promises)."""
+    """KEY=VALUE lines as dotenv reads them: comments on their own lines, optional quotes and `export`."""
     values = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProjectError(f"{path}: cannot read ({exc})") from None
+    for line in text.splitlines():
         line = line.strip()
-        if line and not line.startswith("#") and "=" in line:
-            key, _, value = line.partition("=")
-            values[key.strip()] = value.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        key, value = key.strip(), value.strip()
+        if key.startswith("export "):
+            key = key[len("export ") :].strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            value = value[1:-1]
+        values[key] = value
     return values
+
+
+def load_project(shell: Mapping[str, str]) -> Project:
+    root = project_root(shell)
+    path = root / "serverless.yml"
+    doc = None
+    if path.is_file():
+        import yaml  # the CLI's own dependency; never on the function's path
+
+        try:
+            doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+            raise ProjectError(f"{path}: cannot read it as YAML ({exc})") from None
+    dotenv = read_dotenv(root / ".env") if (root / ".env").is_file() else {}
+    return Project(root, doc, dotenv)
 
 
 def resolve(value: Any, env: Mapping[str, str], missing: set[str]) -> Any:
@@ -53,7 +111,7 @@ def resolve(value: Any, env: Mapping[str, str], missing: set[str]) -> Any:
         def sub(m: re.Match[str]) -> str:
             if m.group(1) not in env:
                 missing.add(m.group(1))
-            return env.get(m.group(1), "")
+            return env.get(m.group(1), UNSET_EMBEDDED)
 
         return ENV_REFERENCE.sub(sub, value)
     if isinstance(value, list):
@@ -63,110 +121,117 @@ def resolve(value: Any, env: Mapping[str, str], missing: set[str]) -> Any:
     return value
 
 
-def serverless_problems(doc: Any, env: Mapping[str, str], code_root: Path) -> list[str]:
-    """Everything wrong with a parsed serverless.yml, resolved against `env` (empty list: fine)."""
-    missing: set[str] = set()
-    doc = resolve(doc, env, missing)
-    problems = [f"${{env:{name}}} is not set (add it to .env)" for name in sorted(missing)]
-    if not isinstance(doc, dict):
-        return [*problems, "serverless.yml must be a mapping"]
-    problems += [f"unknown top-level key {k!r}" for k in sorted(set(doc) - TOP_LEVEL)]
-    if doc.get("component") != "scf":
-        problems.append(f"component must be 'scf', got {doc.get('component')!r}")
-    inputs = doc.get("inputs")
-    if not isinstance(inputs, dict):
-        return [*problems, "inputs must be a mapping"]
-    problems += [f"inputs.{k}: not an input of the scf component" for k in sorted(set(inputs) - INPUTS)]
-    problems += _function_problems(inputs)
-    variables = ((inputs.get("environment") or {}).get("variables")) or {}
-    problems += _environment_problems(variables)
-    problems += _trigger_problems(inputs, variables, code_root)
-    return problems
+def inputs_of(doc: Any) -> dict[str, Any]:
+    inputs = doc.get("inputs") if isinstance(doc, dict) else None
+    return inputs if isinstance(inputs, dict) else {}
 
 
-def _function_problems(inputs: dict[str, Any]) -> list[str]:
-    problems = []
-    if inputs.get("runtime") not in RUNTIMES:
-        problems.append(f"inputs.runtime must be one of {', '.join(RUNTIMES)}, got {inputs.get('runtime')!r}")
-    if inputs.get("handler") != "index.main_handler":
-        problems.append(
-            f"inputs.handler must be index.main_handler (the package's entry), got {inputs.get('handler')!r}"
-        )
-    src = inputs.get("src")
-    src_path = src.get("src") if isinstance(src, dict) else src
-    if src_path not in ("./build/scf", "build/scf"):
-        problems.append(f"inputs.src must point at the built package ./build/scf, got {src_path!r}")
-    if not is_full_region(str(inputs.get("region", ""))):
-        problems.append(f"inputs.region must be a full region name, got {inputs.get('region')!r}")
-    memory = inputs.get("memorySize")
-    if memory not in MEMORY_CLASSES or isinstance(memory, bool):
-        problems.append(f"inputs.memorySize must be 64 or 128-3072 in steps of 128 (MB), got {memory!r}")
-    timeout = inputs.get("timeout")
-    if not isinstance(timeout, int) or isinstance(timeout, bool) or not MIN_TIMEOUT <= timeout <= 900:
-        problems.append(
-            f"inputs.timeout must be {MIN_TIMEOUT}-900 seconds (retries need time; SCF's default is 3), got {timeout!r}"
-        )
-    if not isinstance(inputs.get("role"), str) or not inputs["role"]:
-        problems.append("inputs.role must name the execution role (its temporary keys are the function's credentials)")
-    return problems
+def declared_variables(doc: Any) -> dict[str, Any]:
+    """inputs.environment.variables, unresolved ({} when absent or not a mapping)."""
+    environment = inputs_of(doc).get("environment")
+    variables = environment.get("variables") if isinstance(environment, dict) else None
+    return variables if isinstance(variables, dict) else {}
 
 
-def _environment_problems(variables: Any) -> list[str]:
-    if not isinstance(variables, dict):
-        return ["inputs.environment.variables must be a mapping"]
-    problems = []
-    for name, value in variables.items():
-        if not ENV_NAME.fullmatch(str(name)) or str(name).startswith(RESERVED_ENV_PREFIXES):
-            problems.append(
-                f"environment variable {name!r}: SCF needs 2-64 letters, digits or _, starting with a letter, and not SCF_/QCLOUD_/TENCENTCLOUD_"
+def as_env_value(value: Any) -> str:
+    """A YAML scalar as the string SCF stores (check-deploy asks for quotes; this is what an unquoted one becomes)."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def deployed_variables(doc: Any, lookup: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str], set[str]]:
+    """(variables as deployed, variable -> the ${env:...} it came through, names that did not resolve)."""
+    deployed: dict[str, str] = {}
+    via: dict[str, str] = {}
+    unresolved: set[str] = set()
+    for name, raw in declared_variables(doc).items():
+        name = str(name)
+        if raw is None:  # `NAME:` with nothing after it: YAML null, sent as no variable at all
+            continue
+        text = as_env_value(raw)
+        whole = ENV_REFERENCE.fullmatch(text)
+        if whole and whole.group(1) not in lookup:
+            unresolved.add(whole.group(1))
+            via[name] = whole.group(1)
+            continue  # the Framework drops a variable whose whole value is an unset reference
+        missing: set[str] = set()
+        deployed[name] = resolve(text, lookup, missing)
+        unresolved |= missing
+        names = ENV_REFERENCE.findall(text)
+        if names:
+            via[name] = ", ".join(names)
+    return deployed, via, unresolved
+
+
+def trigger_bucket(doc: Any, lookup: Mapping[str, str]) -> str | None:
+    """The bucket name of the single COS trigger's XML-API domain, when it resolves."""
+    for event in inputs_of(doc).get("events") or []:
+        cos = event.get("cos") if isinstance(event, dict) else None
+        params = cos.get("parameters") if isinstance(cos, dict) else None
+        if isinstance(params, dict) and isinstance(params.get("bucket"), str):
+            missing: set[str] = set()
+            domain = resolve(params["bucket"], lookup, missing)
+            if not missing:
+                return str(domain).split(".cos.", 1)[0] or None
+    return None
+
+
+def function_environment(project: Project, shell: Mapping[str, str]) -> FunctionEnvironment:
+    """The environment a local run gives the function: serverless.yml's, with the shell's values on top."""
+    if project.doc is None:
+        note = f"no serverless.yml in {project.root}: the configuration is the shell's environment only"
+        sources = {n: "shell" for n in KNOWN_VARIABLES if n in shell}
+        return FunctionEnvironment(project.root, dict(shell), {}, sources, (note,), None)
+    lookup = project.lookup(shell)
+    deployed, via, unresolved = deployed_variables(project.doc, lookup)
+    variables = dict(shell)
+    sources: dict[str, str] = {}
+    shell_task = [n for n in TASK_SOURCES if shell.get(n)]
+    for name, value in deployed.items():
+        if name in shell:
+            sources[name] = f"shell (overrides serverless.yml's {value!r})"
+        elif shell_task and name in TASK_SOURCES:
+            sources[name] = f"not used: the shell's {shell_task[0]} replaces serverless.yml's {name}"
+        else:
+            # The function resolves these from its code root; a local run reads the project's copy.
+            variables[name] = (
+                str(project.root / value) if name in FILE_VARIABLES and not os.path.isabs(value) else value
             )
-        if not isinstance(value, str):
-            problems.append(f"environment variable {name}: quote the value so it stays a string, got {value!r}")
-    total = sum(len(str(k)) + len(str(v)) for k, v in variables.items())
-    if total > ENV_TOTAL_LIMIT:
-        problems.append(f"environment variables total {total} bytes; SCF allows {ENV_TOTAL_LIMIT}")
-    return problems
+            if name in via:
+                origin = "the shell" if any(n in shell for n in via[name].split(", ")) else ".env"
+                sources[name] = f"serverless.yml, ${{env:{via[name]}}} from {origin}"
+            else:
+                sources[name] = "serverless.yml"
+    for name in KNOWN_VARIABLES:
+        if name in shell and name not in sources:
+            sources[name] = "shell"
+    notes = tuple(
+        f"${{env:{name}}} is not set in the shell or {project.root / '.env'}: "
+        + (
+            f"the Framework would deploy without {var}"
+            if (var := _variable_for(via, name, deployed))
+            else f"the Framework would deploy the text {UNSET_EMBEDDED!r} in its place"
+        )
+        for name in sorted(unresolved)
+    )
+    return FunctionEnvironment(project.root, variables, deployed, sources, notes, trigger_bucket(project.doc, lookup))
 
 
-def _trigger_problems(inputs: dict[str, Any], variables: Mapping[str, Any], code_root: Path) -> list[str]:
-    events = inputs.get("events") or []
-    cos = [e["cos"] for e in events if isinstance(e, dict) and isinstance(e.get("cos"), dict)]
-    if len(cos) != 1 or len(events) != 1:
-        return ["inputs.events must hold exactly one cos trigger"]
-    params = cos[0].get("parameters")
-    if not isinstance(params, dict):
-        return ["the cos trigger needs parameters"]
-    problems = [f"cos trigger: unknown parameter {k!r}" for k in sorted(set(params) - COS_TRIGGER_PARAMETERS)]
-    domain = COS_DOMAIN.fullmatch(str(params.get("bucket", "")))
-    if not domain:
-        problems.append(
-            f"cos trigger bucket must be the XML-API domain <name>-<appid>.cos.<region>.myqcloud.com, got {params.get('bucket')!r}"
-        )
-    elif domain.group("region") != inputs.get("region"):
-        problems.append(
-            f"cos trigger bucket is in {domain.group('region')} but the function in {inputs.get('region')}: COS triggers are same-region"
-        )
-    if params.get("events") != "cos:ObjectCreated:*":
-        problems.append(f"cos trigger events must be 'cos:ObjectCreated:*', got {params.get('events')!r}")
-    if params.get("enable") is not True:
-        problems.append(
-            "cos trigger enable must be true (the component's default is false: the trigger would never fire)"
-        )
-    flt = params.get("filter")
-    if not isinstance(flt, dict) or not all(isinstance(flt.get(k), str) for k in ("prefix", "suffix")):
-        return [*problems, "cos trigger filter needs prefix and suffix strings"]
-    try:
-        settings = load_settings({k: str(v) for k, v in variables.items()}, base_dir=str(code_root))
-    except ConfigurationError as exc:
-        return [*problems, f"the function would refuse this configuration: {exc}"]
-    if settings.trigger_prefix != flt["prefix"]:
-        problems.append(
-            f"environment TRIGGER_PREFIX={settings.trigger_prefix!r} must equal the trigger's filter prefix {flt['prefix']!r}"
-        )
-    # The suffix is ignored on purpose: how MPS renders {format} (.jpg or .jpeg) is undocumented.
-    if retriggers(settings, flt["prefix"]):
-        problems.append(
-            f"outputs under /{guard_prefix(settings)} match the trigger's prefix {flt['prefix']!r}: every output would "
-            "invoke the function again (it skips them, but each costs an invocation). Use a prefix that excludes the output directory"
-        )
-    return problems
+def _variable_for(via: Mapping[str, str], reference: str, deployed: Mapping[str, str]) -> str | None:
+    """The variable a whole-value reference would have set (it is then absent from `deployed`)."""
+    for name, names in via.items():
+        if names == reference and name not in deployed:
+            return name
+    return None
+
+
+def referenced_files(variables: Mapping[str, str]) -> list[str]:
+    """The files (relative to the code root) the configuration makes the function read."""
+    return [variables[n] for n in FILE_VARIABLES if variables.get(n)]
+
+
+def file_inside(root: Path, relative: str) -> Path | None:
+    """`relative` resolved under `root`, or None when it is absolute or escapes it."""
+    if os.path.isabs(relative) or "\\" in relative:
+        return None
+    path = (root / relative).resolve()
+    return path if path.is_relative_to(root.resolve()) else None

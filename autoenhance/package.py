@@ -11,13 +11,19 @@
   --no-bytecode) builds without.
 - Reproducible: same inputs, same bytes; every file's mtime is pinned so the Framework's zip
   of the directory is reproducible too.
+- Reproducible whoever builds it: the RECORD files list no console scripts (their first line is
+  the builder's interpreter path, and `bin/` is deleted anyway).
 - A one-line index.py at the root: SCF wants the entry file at the package root.
+- Every file the configuration names (MPS_IMAGE_TASK_FILE) is shipped at the same relative path,
+  and `.autoenhance-package.json` records what the build was made from, so `check-deploy` can
+  tell a stale build and `package` never deletes a directory it did not build.
 """
 
 from __future__ import annotations
 
 import email.parser
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -34,11 +40,77 @@ REQUIREMENTS = ROOT / "handler" / "requirements.txt"
 FIXED_MTIME = 315_532_800  # 1980-01-01T00:00:00Z, the earliest time a zip entry can carry
 ENTRY_FILE = '"""SCF entry point (serverless.yml: handler: index.main_handler)."""\n\nfrom handler.index import main_handler  # noqa: F401\n'
 SHIPPED_HANDLER_FILES = ("*.py", "mps_schema.json")
-EXTRA_FILES = ("image-task.json",)  # MPS_IMAGE_TASK_FILE in serverless.yml; resolved from the code root
+MARKER = ".autoenhance-package.json"
 
 
 class PackageError(RuntimeError):
     pass
+
+
+class BuildMarker(NamedTuple):
+    """What a build was made from; its presence is what lets the next build replace the directory."""
+
+    runtime: str  # 'Python3.9'
+    sources: str  # source_digest() of the code and configuration files at build time
+    bytecode: bool
+
+    @classmethod
+    def read(cls, build: Path) -> BuildMarker | None:
+        try:
+            data = json.loads((build / MARKER).read_text(encoding="utf-8"))
+            return cls(str(data["runtime"]), str(data["sources"]), bool(data["bytecode"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def write(self, build: Path) -> None:
+        text = json.dumps(self._asdict(), indent=1, sort_keys=True) + "\n"
+        (build / MARKER).write_text(text, encoding="utf-8")
+
+
+def handler_sources() -> list[Path]:
+    return [src for pattern in SHIPPED_HANDLER_FILES for src in sorted((ROOT / "handler").glob(pattern))]
+
+
+def source_digest(project_root: Path, files: list[str]) -> str:
+    """sha256 over the shipped code, the pins and the configuration's files: equal = the build is current."""
+    digest = hashlib.sha256()
+    named = [(f"handler/{p.name}", p) for p in [*handler_sources(), REQUIREMENTS]]
+    named += [(relative, project_root / relative) for relative in sorted(set(files))]
+    for name, path in named:
+        try:
+            data = path.read_bytes()
+        except OSError:
+            data = b"<missing>"
+        digest.update(name.encode() + b"\0" + hashlib.sha256(data).digest())
+    return digest.hexdigest()
+
+
+def check_replaceable(out: Path, protected: list[Path]) -> None:
+    """Refuse to build into `out` unless it is absent, empty, or a previous build: never delete anything else."""
+    target = out.resolve()
+    for place in protected:
+        place = place.resolve()
+        if target == place or place.is_relative_to(target):
+            raise PackageError(
+                f"refusing to build into {out}: it holds {place}; choose a new directory such as build/scf"
+            )
+    if target == Path(target.anchor) or target == Path.home().resolve():
+        raise PackageError(f"refusing to build into {out}")
+    if target.exists() and not target.is_dir():
+        raise PackageError(f"refusing to build into {out}: it is a file")
+    if target.is_dir() and any(target.iterdir()) and BuildMarker.read(target) is None:
+        raise PackageError(
+            f"refusing to replace {out}: it is not a package built by `autoenhance package` (no {MARKER}); "
+            "remove it yourself or choose another --out"
+        )
+
+
+def drop_scripts_from_records(site: Path) -> None:
+    """Remove the deleted console scripts' lines from each RECORD (they hash the builder's interpreter path)."""
+    for record in sorted(site.glob("*.dist-info/RECORD")):
+        lines = record.read_text(encoding="utf-8").splitlines(keepends=True)
+        kept = [line for line in lines if line.split(",", 1)[0].replace("\\", "/").lstrip("./").split("/")[0] != "bin"]
+        record.write_text("".join(kept), encoding="utf-8")
 
 
 class PackageReport(NamedTuple):
@@ -100,7 +172,17 @@ def compile_bytecode(tree: Path, python_version: str) -> None:
         raise PackageError(f"Python {python_version} could not compile the package:\n{result.stdout}{result.stderr}")
 
 
-def build_package(out: Path, python_version: str = "3.9", bytecode: bool = True) -> PackageReport:
+def build_package(
+    out: Path,
+    python_version: str = "3.9",
+    bytecode: bool = True,
+    files: list[str] | None = None,
+    project_root: Path = ROOT,
+    protected: list[Path] | None = None,
+) -> PackageReport:
+    """Build into `out`; `files` (relative to `project_root`) are the configuration's, shipped alongside the code."""
+    files = ["image-task.json"] if files is None else files
+    check_replaceable(out, [ROOT, project_root, Path.cwd(), *(protected or [])])
     staging = out.with_name(out.name + ".staging")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
@@ -115,6 +197,7 @@ def build_package(out: Path, python_version: str = "3.9", bytecode: bool = True)
         shutil.rmtree(staging, ignore_errors=True)
         raise PackageError(f"pip could not install the runtime dependencies:\n{result.stderr.strip()}")
     shutil.rmtree(staging / "bin", ignore_errors=True)  # console scripts: useless in SCF
+    drop_scripts_from_records(staging)
     unfit = incompatible_distributions(staging, python_version)
     if unfit:
         shutil.rmtree(staging, ignore_errors=True)
@@ -126,12 +209,21 @@ def build_package(out: Path, python_version: str = "3.9", bytecode: bool = True)
 
     handler = staging / "handler"
     handler.mkdir()
-    for pattern in SHIPPED_HANDLER_FILES:
-        for src in sorted((ROOT / "handler").glob(pattern)):
-            shutil.copyfile(src, handler / src.name)
-    for name in EXTRA_FILES:
-        shutil.copyfile(ROOT / name, staging / name)
+    for src in handler_sources():
+        shutil.copyfile(src, handler / src.name)
+    for relative in files:
+        target = staging / relative
+        if target.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+            raise PackageError(f"{relative!r} (named by the configuration) would replace a file of the package itself")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            shutil.copyfile(project_root / relative, target)
+        except OSError as exc:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise PackageError(f"cannot ship {relative!r}, which the configuration names: {exc.strerror}") from None
     (staging / "index.py").write_text(ENTRY_FILE, encoding="utf-8")
+    BuildMarker(f"Python{python_version}", source_digest(project_root, files), bytecode).write(staging)
 
     for p in list(staging.rglob("__pycache__")):
         shutil.rmtree(p)
@@ -144,7 +236,8 @@ def build_package(out: Path, python_version: str = "3.9", bytecode: bool = True)
     for p in [*staging.rglob("*"), staging]:
         os.utime(p, (FIXED_MTIME, FIXED_MTIME), follow_symlinks=False)
 
-    shutil.rmtree(out, ignore_errors=True)
+    if out.exists():
+        shutil.rmtree(out)  # a previous build: check_replaceable refused anything else
     staging.rename(out)
-    files, size, digest = tree_digest(out)
-    return PackageReport(out, python_version, files, size, digest)
+    count, size, digest = tree_digest(out)
+    return PackageReport(out, python_version, count, size, digest)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
 SCRIPT = Path(sys.executable).parent / "autoenhance"  # the command, as `pip install` put it on PATH
 # A user's environment keeps none of these: no credentials, no configuration of the function or backfill.
-_NOT_INHERITED = ("TENCENTCLOUD_", "MPS_", "OUTPUT_", "IMAGE_", "COS_")
+_NOT_INHERITED = ("TENCENTCLOUD_", "TENCENT_", "MPS_", "OUTPUT_", "IMAGE_", "COS_", "TRIGGER_")
 
 
 def load_event(name: str) -> dict[str, Any]:
@@ -25,10 +26,31 @@ def load_event(name: str) -> dict[str, Any]:
     return json.loads((EVENTS / name).read_text(encoding="utf-8"))
 
 
+PROJECT_FILES = ("serverless.yml", "image-task.json")
+
+
+def make_project(where: Path, dotenv: bool = False) -> Path:
+    """A copy of the repository's deploy project (serverless.yml and the files it names) in `where`.
+
+    With `dotenv`, .env is .env.example as shipped; without, there is no .env (a fresh clone).
+    """
+    where.mkdir(parents=True, exist_ok=True)
+    for name in PROJECT_FILES:
+        shutil.copyfile(ROOT / name, where / name)
+    if dotenv:
+        shutil.copyfile(ROOT / ".env.example", where / ".env")
+    return where
+
+
 def user_env(tmp_path: Path) -> dict[str, str]:
-    """A clean user environment: no credentials or configuration, private embedded-fake state."""
+    """A clean user environment: no credentials or configuration, private embedded-fake state.
+
+    The project is a copy of the repository's serverless.yml without a .env (as in a fresh clone),
+    so a developer's own .env never changes what a test sees.
+    """
     keep = {k: v for k, v in os.environ.items() if not k.startswith(_NOT_INHERITED)}
-    return {**keep, "AUTOENHANCE_STATE_DIR": str(tmp_path / "state")}
+    project = make_project(tmp_path / "project")
+    return {**keep, "AUTOENHANCE_STATE_DIR": str(tmp_path / "state"), "AUTOENHANCE_PROJECT_DIR": str(project)}
 
 
 def autoenhance(

@@ -144,7 +144,17 @@ class PackageBuilds:
     def _build(self, version: str) -> BuiltPackage:
         out = self.workdir / f"python{version}" / "scf"
         cmd = [sys.executable, "-m", "autoenhance.cli", "package", "--runtime", f"Python{version}", "--out", str(out)]
-        run = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600, check=False)
+        # The shipped serverless.yml with .env.example's values: what a user deploys after `cp .env.example .env`.
+        project = self.workdir / f"python{version}" / "project"
+        project.mkdir(parents=True, exist_ok=True)
+        for name, copy in (
+            ("serverless.yml", "serverless.yml"),
+            ("image-task.json", "image-task.json"),
+            (".env.example", ".env"),
+        ):
+            shutil.copyfile(ROOT / name, project / copy)
+        env = {**os.environ, "AUTOENHANCE_PROJECT_DIR": str(project)}
+        run = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False)
         if run.returncode != 0:
             raise RuntimeError(
                 f"`autoenhance package --runtime Python{version}` failed ({run.returncode}):\n{run.stdout}{run.stderr}"

@@ -1,7 +1,9 @@
-"""`autoenhance check-config`: load the configuration as the function does and show its effect.
+"""`autoenhance check-config`: load the configuration as the function will and show its effect.
 
-Prints the effective task, output location and filters, and warns where outputs would
-re-trigger the function. A configuration the function would refuse exits 2 with its message.
+The configuration is serverless.yml's environment (with the shell's values on top, see
+`common.deployment`). Prints where each value came from, the effective task, output location and
+filters, and warns where outputs would re-trigger the function. A configuration the function
+would refuse exits 2 with its message.
 """
 
 from __future__ import annotations
@@ -11,20 +13,30 @@ import json
 
 from handler.outputs import guard_prefix, retrigger_warning
 
-from .common import EXIT_OK, settings
+from .common import EXIT_OK, deployment, settings
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "check-config",
         help="load and validate the configuration the function will use",
-        description="Load the configuration from the environment exactly as the function does, "
-        "print the effective task, output location and filters, and warn about loops.",
+        description="Load the function's configuration from serverless.yml's environment (resolving ${env:...} "
+        "from the shell and .env; a variable set in the shell overrides serverless.yml's) exactly as the "
+        "function does, say where each value came from, print the effective task, output location and "
+        "filters, and warn about loops.",
     )
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    env = deployment()
+    print(f"Configuration from {env.root / 'serverless.yml'} (the shell overrides it for local runs):")
+    for name in sorted(env.sources):
+        value = env.variables.get(name)
+        shown = "(unset)" if value is None else value
+        print(f"  {name}={shown}  <- {env.sources[name]}")
+    for note in env.notes:
+        print(f"note: {note}")
     s = settings()
     task = {"Definition": s.definition} if s.definition is not None else {"ImageTask": s.image_task}
     print("Task:            " + json.dumps(task, ensure_ascii=False))
@@ -33,6 +45,10 @@ def run(args: argparse.Namespace) -> int:
     print(f"Output region:   {s.output_region or '(the input region)'}")
     print(f"Output dir:      {s.output_dir}<input directory>/" + (f"  path: {s.output_path}" if s.output_path else ""))
     print(f"Skipped as own output: keys under /{guard_prefix(s)} in the output bucket")
+    print(
+        f"Trigger prefix:  {s.trigger_prefix or '(the whole bucket)'}"
+        + (f" in {env.watched_bucket}" if env.watched_bucket else "")
+    )
     print(f"Image extensions: {', '.join(sorted(s.extensions))}")
     print(
         f"MPS endpoint:    {s.endpoint.url}  region: {s.mps_region or '(function region)'}  timeout: {s.http_timeout:g} s"
@@ -44,5 +60,5 @@ def run(args: argparse.Namespace) -> int:
         warnings.append(retrigger)
     for w in warnings:
         print(f"warning: {w}")
-    print("configuration OK")
+    print("configuration OK (autoenhance check-deploy checks serverless.yml itself)")
     return EXIT_OK

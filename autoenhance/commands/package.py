@@ -1,11 +1,13 @@
-"""`autoenhance package`: build ./build/scf, the directory serverless.yml deploys.
+"""`autoenhance package`: check the deploy, then build ./build/scf, the directory serverless.yml deploys.
 
-The command's arguments and messages; the build itself is `autoenhance/package.py`.
+The command's arguments and messages; the check is `autoenhance/deploy_check.py`, the build
+`autoenhance/package.py`.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from .common import EXIT_FAILED, EXIT_OK
@@ -14,10 +16,11 @@ from .common import EXIT_FAILED, EXIT_OK
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "package",
-        help="build ./build/scf, the directory serverless.yml deploys",
-        description="Install the function and its pinned runtime dependencies (handler/requirements.txt) "
-        "as Linux x86_64 wheels for the SCF runtime, with bytecode compiled by that runtime's own "
-        "interpreter, reproducibly.",
+        help="check the deploy, then build ./build/scf, the directory serverless.yml deploys",
+        description="Run check-deploy's checks on serverless.yml, .env and the function's configuration, "
+        "then install the function, the files its configuration names and its pinned runtime dependencies "
+        "(handler/requirements.txt) as Linux x86_64 wheels for the SCF runtime, with bytecode compiled by "
+        "that runtime's own interpreter, reproducibly.",
     )
     p.add_argument(
         "--no-bytecode",
@@ -25,24 +28,48 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="build without .pyc (only when the runtime's interpreter is not installed: cold starts are slower)",
     )
     p.add_argument("--runtime", choices=["Python3.9", "Python3.10"], help="default: inputs.runtime in serverless.yml")
-    p.add_argument("--out", default="build/scf", help="output directory (default: build/scf)")
+    p.add_argument(
+        "--out",
+        metavar="DIR",
+        help="output directory (default: build/scf in the project, which serverless.yml deploys); "
+        "only an empty directory or a previous build is replaced",
+    )
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    import yaml
+    from ..deploy_check import check_project
+    from ..deploy_config import deployed_variables, inputs_of, load_project, referenced_files
+    from ..package import PackageError, build_package, python_version_of
 
-    from ..package import ROOT, PackageError, build_package, python_version_of
-
-    runtime = args.runtime
-    if runtime is None:
-        doc = yaml.safe_load((ROOT / "serverless.yml").read_text(encoding="utf-8"))
-        runtime = str(((doc or {}).get("inputs") or {}).get("runtime", "Python3.9"))
+    project = load_project(os.environ)
+    check = check_project(project, os.environ, built=False)
+    for warning in check.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if not check.ok:
+        print(
+            "autoenhance package: not built, this would not deploy a working function:\n  "
+            + "\n  ".join(check.errors)
+            + "\n(autoenhance check-deploy runs the same checks)",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    deploys = str(inputs_of(project.doc).get("runtime"))
+    runtime = args.runtime or deploys
+    if runtime != deploys:
+        print(f"warning: building for {runtime}, but serverless.yml deploys {deploys}", file=sys.stderr)
+    variables, _, _ = deployed_variables(project.doc, project.lookup(os.environ))
+    out = Path(args.out) if args.out else project.build_dir
     try:
-        version = python_version_of(runtime)
-        report = build_package(Path(args.out), version, bytecode=not args.no_bytecode)
+        report = build_package(
+            out,
+            python_version_of(runtime),
+            bytecode=not args.no_bytecode,
+            files=referenced_files(variables),
+            project_root=project.root,
+        )
     except PackageError as exc:
         print(f"autoenhance package: {exc}", file=sys.stderr)
         return EXIT_FAILED

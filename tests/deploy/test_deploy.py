@@ -10,9 +10,10 @@ import sys
 
 import pytest
 import yaml
-from repo import ROOT
+from repo import ROOT, make_project
 
-from autoenhance.deploy_config import read_dotenv, serverless_problems
+from autoenhance.deploy_check import serverless_problems
+from autoenhance.deploy_config import read_dotenv
 from autoenhance.package import FIXED_MTIME, build_package, incompatible_distributions
 
 SERVERLESS = yaml.safe_load((ROOT / "serverless.yml").read_text(encoding="utf-8"))
@@ -154,7 +155,12 @@ def test_package_dependencies_all_support_the_runtime(package, tmp_path):
 
 def test_package_without_the_runtimes_interpreter_says_how_to_get_it(tmp_path):
     """No CPython 3.9 to compile with: a clear refusal and nothing built, unless --no-bytecode is asked."""
-    env = {**os.environ, "AUTOENHANCE_SCF_PYTHON_3_9": str(tmp_path / "no-python3.9")}
+    project = make_project(tmp_path / "project", dotenv=True)
+    env = {
+        **os.environ,
+        "AUTOENHANCE_SCF_PYTHON_3_9": str(tmp_path / "no-python3.9"),
+        "AUTOENHANCE_PROJECT_DIR": str(project),
+    }
     cli = [sys.executable, "-m", "autoenhance.cli", "package", "--runtime", "Python3.9"]
     run = {"env": env, "cwd": ROOT, "capture_output": True, "text": True}
     refused = subprocess.run([*cli, "--out", str(tmp_path / "a")], check=False, **run)
