@@ -179,8 +179,8 @@ def function_environment(project: Project, shell: Mapping[str, str]) -> Function
     """The environment a local run gives the function: serverless.yml's, with the shell's values on top."""
     if project.doc is None:
         note = f"no serverless.yml in {project.root}: the configuration is the shell's environment only"
-        sources = {n: "shell" for n in KNOWN_VARIABLES if n in shell}
-        return FunctionEnvironment(project.root, dict(shell), {}, sources, (note,), None)
+        from_shell = {n: "shell" for n in KNOWN_VARIABLES if n in shell}
+        return FunctionEnvironment(project.root, dict(shell), {}, from_shell, (note,), None)
     lookup = project.lookup(shell)
     deployed, via, unresolved = deployed_variables(project.doc, lookup)
     variables = dict(shell)
