@@ -32,9 +32,9 @@ def run(args: argparse.Namespace) -> int:
     env = deployment()
     print(f"Configuration from {env.root / 'serverless.yml'} (the shell overrides it for local runs):")
     for name in sorted(env.sources):
-        value = env.variables.get(name)
-        shown = "(unset)" if value is None else value
-        print(f"  {name}={shown}  <- {env.sources[name]}")
+        from_yml = env.sources[name].startswith("serverless.yml")
+        value = env.deployed.get(name) if from_yml else env.variables.get(name)
+        print(f"  {name}={'(unset)' if value is None else value}  <- {env.sources[name]}")
     for note in env.notes:
         print(f"note: {note}")
     s = settings()
