@@ -97,19 +97,16 @@ class Checkpoint:
 
     @classmethod
     def load(cls, path: Path, identity: dict[str, Any]) -> Checkpoint:
-        try:
-            saved = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise ValueError(f"cannot read checkpoint {path}: {exc}") from None
-        if saved.get("identity") != identity:
+        saved = read_checkpoint(path)
+        if saved["identity"] != identity:
             raise ValueError(
                 f"checkpoint {path} is for {saved.get('identity')}, not {identity}: same bucket, region, "
                 "prefix and task configuration needed to resume"
             )
         cp = cls(path, identity)
-        cp.marker = saved.get("marker", "")
-        cp.done_after = set(saved.get("done_after", []))
-        cp.counts = dict(saved.get("counts", {}))
+        cp.marker = saved["marker"]
+        cp.done_after = set(saved["done_after"])
+        cp.counts = dict(saved["counts"])
         return cp
 
     def started(self, item: Listed) -> None:
@@ -151,6 +148,50 @@ class Checkpoint:
             tmp = self.path.with_name(self.path.name + ".tmp")
             tmp.write_text(json.dumps(state, ensure_ascii=False), encoding="utf-8")
             os.replace(tmp, self.path)  # atomic: a crash leaves the old or the new file, never half
+
+
+def read_checkpoint(path: Path) -> dict[str, Any]:
+    """A checkpoint file's content, refused (ValueError) unless it has the shape `Checkpoint.save` writes."""
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"cannot read checkpoint {path}: {exc}") from None
+    problem = checkpoint_problem(saved)
+    if problem:
+        raise ValueError(
+            f"checkpoint {path} is not a backfill checkpoint: {problem} "
+            "(pass the file a backfill run wrote, or start again without --resume)"
+        )
+    return dict(saved)
+
+
+def checkpoint_problem(saved: Any) -> str | None:
+    """What makes `saved` (a parsed checkpoint file) unusable, None when it has the shape `save` writes."""
+
+    def kind(value: Any) -> str:
+        names = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
+        return names.get(type(value), "a number")
+
+    if not isinstance(saved, dict):
+        return f"it holds {kind(saved)}, not an object"
+    missing = [name for name in ("identity", "marker", "done_after", "counts") if name not in saved]
+    if missing:
+        return f"missing {', '.join(missing)}"
+    if not isinstance(saved["identity"], dict):
+        return f"identity should be an object, got {kind(saved['identity'])}"
+    if not isinstance(saved["marker"], str):
+        return f"marker should be a string, got {kind(saved['marker'])}"
+    for name in ("done_after", "in_flight"):
+        keys = saved.get(name, [])
+        if not isinstance(keys, list) or not all(isinstance(k, str) for k in keys):
+            return f"{name} should be an array of keys (strings)"
+    counts = saved["counts"]
+    if not isinstance(counts, dict):
+        return f"counts should be an object, got {kind(counts)}"
+    for outcome, n in counts.items():
+        if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+            return f"counts.{outcome} should be a non-negative integer, got {n if isinstance(n, int) else kind(n)}"
+    return None
 
 
 class Report:

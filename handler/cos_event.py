@@ -180,7 +180,17 @@ def parse_record(
             content_type=str(meta.get("Content-Type") or ""),
         )
     except _FieldError as exc:
-        return RecordError(position=index, message=str(exc), bucket=bucket_label, key=key_label)
+        return RecordError(position=index, message=_explained(str(exc), raw), bucket=bucket_label, key=key_label)
+
+
+def _explained(message: str, raw: Any) -> str:
+    """`message`, with what the record is when it is another platform's (only on this error path)."""
+    if isinstance(raw, Mapping) and "cos" not in raw and (raw.get("eventSource") == "aws:s3" or "s3" in raw):
+        return (
+            f"{message}: this is an AWS S3 event record (eventSource aws:s3), not a COS trigger event "
+            "(the function takes the events of a Tencent Cloud COS trigger)"
+        )
+    return message
 
 
 def event_records(event: Any) -> list[Any]:

@@ -63,7 +63,26 @@ def full_region_for(code: str, extra: Mapping[str, str] | None = None) -> str:
         return COS_SHORT_CODES[code]
     if is_full_region(code):
         return code
-    known = ", ".join(sorted(COS_SHORT_CODES))
-    raise RegionError(
-        f"unknown COS region code {code!r} (known: {known}); add it with COS_REGION_CODES='code=full-region'"
+    raise RegionError(_unknown_code_message(code, extra or {}))
+
+
+def _unknown_code_message(code: str, extra: Mapping[str, str]) -> str:
+    # Error path only: the usual mistake is a full region name without its prefix
+    # ('guangzhou' for ap-guangzhou), so a full name is suggested before COS_REGION_CODES.
+    import difflib
+
+    known_codes = sorted({*COS_SHORT_CODES, *extra})
+    known_regions = sorted({*COS_SHORT_CODES.values(), *extra.values()})
+    wanted = code.strip().lower()
+    close = [r for r in known_regions if wanted in (r, r.split("-", 1)[-1])]
+    suggestions = [repr(r) for r in close or difflib.get_close_matches(wanted, known_regions, n=2, cutoff=0.75)]
+    if not suggestions:
+        suggestions = [
+            f"{c!r} ({extra.get(c) or COS_SHORT_CODES[c]})"
+            for c in difflib.get_close_matches(wanted, known_codes, n=1, cutoff=0.8)
+        ]
+    hint = f"did you mean {' or '.join(suggestions)}? Otherwise give " if suggestions else "give "
+    return (
+        f"unknown COS region code {code!r}: {hint}a full region name such as 'ap-guangzhou' or a known "
+        f"short code ({', '.join(known_codes)}), or add the code with COS_REGION_CODES='code=full-region'"
     )

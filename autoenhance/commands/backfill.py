@@ -37,7 +37,10 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.add_argument("--dry-run", action="store_true", help="list and decide, submit nothing")
     p.add_argument("--force", action="store_true", help="submit even when the output already exists")
     p.add_argument(
-        "--checkpoint", metavar="FILE", help="where to keep progress (default backfill-BUCKET.checkpoint.json)"
+        "--checkpoint",
+        metavar="FILE",
+        help="where to keep progress (default: backfill-BUCKET.checkpoint.json here with --live, "
+        "in the embedded fakes' state directory without)",
     )
     p.add_argument(
         "--resume", metavar="FILE", help="continue from this checkpoint without resubmitting finished objects"
@@ -60,7 +63,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 def run(args: argparse.Namespace) -> int:
     import datetime as dt
 
-    region = full_region_of_bucket(args.bucket, args.region)
+    codes = settings().region_codes  # COS_REGION_CODES, as the deployed function reads it
+    region = full_region_of_bucket(args.bucket, codes.get(args.region, args.region))
     try:
         since = dt.datetime.fromisoformat(args.since) if args.since else None
     except ValueError:
@@ -71,6 +75,19 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError("--rate must be positive and --workers at least 1")
     if args.resume and not os.path.exists(args.resume):
         raise UsageError(f"--resume {args.resume}: no such checkpoint file")
+    if args.resume:
+        from pathlib import Path
+
+        from ..backfill import read_checkpoint
+
+        try:  # its shape now, before anything starts; whether it is this job's once the job is known
+            read_checkpoint(Path(args.resume))
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    if args.checkpoint:
+        require_writable("--checkpoint", args.checkpoint)
+    if args.report:
+        require_writable("--report", args.report)
     from qcloud_cos.cos_exception import CosClientError, CosServiceError
 
     try:
@@ -84,6 +101,32 @@ def run(args: argparse.Namespace) -> int:
     except CosClientError as exc:
         print(f"autoenhance backfill: cannot reach COS: {exc}", file=sys.stderr)
     return EXIT_FAILED
+
+
+def require_writable(option: str, path: str) -> None:
+    """Refuse, before anything is listed or sent, an output file that cannot be created."""
+    from pathlib import Path
+
+    target = Path(path)
+    parent = target.parent
+    if target.is_dir():
+        raise UsageError(f"{option} {path}: cannot write: it is a directory")
+    if not parent.is_dir():
+        raise UsageError(f"{option} {path}: cannot write: directory {parent} does not exist")
+    if not os.access(parent, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
+        raise UsageError(f"{option} {path}: cannot write: permission denied")
+
+
+def default_checkpoint(bucket: str, live: bool) -> str:
+    """Live runs keep their checkpoint here (git-ignored); demo runs keep it with the embedded fakes' state."""
+    name = f"backfill-{bucket}.checkpoint.json"
+    if live:
+        return name
+    from ..local.fake_cloud import state_dir
+
+    state = state_dir()
+    state.mkdir(parents=True, exist_ok=True)
+    return str(state / name)
 
 
 def cos_client_factory(region: str, credentials: Credentials, endpoint: str | None) -> Callable[[], Any]:
@@ -110,8 +153,12 @@ def cos_client_factory(region: str, credentials: Credentials, endpoint: str | No
 
 def _backfill_target(args: argparse.Namespace, region: str, since: Any) -> int:
     if args.live:
+        from ..local.preflight import require_reachable
+
         operator = require_live_credentials()  # one account: the same keys for COS and MPS
         endpoint = os.environ.get("COS_ENDPOINT")  # e.g. http://127.0.0.1:9100, a local fake
+        require_reachable(settings().endpoint.url)
+        require_reachable(endpoint or f"https://{args.bucket}.cos.{region}.myqcloud.com")
         return _run_backfill(args, region, since, cos_client_factory(region, operator, endpoint))
     settings()
     from fakes.identities import COS_ROLE
@@ -138,7 +185,7 @@ def _run_backfill(args: argparse.Namespace, region: str, since: Any, cos_clients
     keys = environment_credentials()  # refuses, naming the variables, when there are none
     creds = CredentialProvider(os.environ)  # the operator's, or the embedded fake MPS's while it runs
     mps_region = config.mps_region or region
-    checkpoint = Path(args.resume or args.checkpoint or f"backfill-{args.bucket}.checkpoint.json")
+    checkpoint = Path(args.resume or args.checkpoint or default_checkpoint(args.bucket, args.live))
     options = BackfillOptions(
         bucket=args.bucket,
         region=region,
@@ -164,6 +211,8 @@ def _run_backfill(args: argparse.Namespace, region: str, since: Any, cos_clients
         )
     except ValueError as exc:  # an unusable checkpoint
         raise UsageError(str(exc)) from None
+    except OSError as exc:  # the report cannot be opened after all (require_writable checked it)
+        raise UsageError(f"--report {args.report}: cannot write: {exc.strerror or exc}") from None
     summary = job.run()
     if sys.stderr.isatty():
         print(file=sys.stderr)

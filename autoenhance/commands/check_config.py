@@ -29,15 +29,20 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def run(args: argparse.Namespace) -> int:
+    from handler.credentials import SECRET_KEY, SESSION_TOKEN
+    from handler.log import Redactor
+
+    s = settings()  # a refused configuration exits 2 here, with its (redacted) problems
     env = deployment()
+    # A secret pasted into the wrong variable is not shown back (as load_settings' messages do not).
+    redact = Redactor([env.variables.get(SECRET_KEY), env.variables.get(SESSION_TOKEN)])
     print(f"Configuration from {env.root / 'serverless.yml'} (the shell overrides it for local runs):")
     for name in sorted(env.sources):
         from_yml = env.sources[name].startswith("serverless.yml")
         value = env.deployed.get(name) if from_yml else env.variables.get(name)
-        print(f"  {name}={'(unset)' if value is None else value}  <- {env.sources[name]}")
+        print(redact(f"  {name}={'(unset)' if value is None else value}  <- {env.sources[name]}"))
     for note in env.notes:
         print(f"note: {note}")
-    s = settings()
     task = {"Definition": s.definition} if s.definition is not None else {"ImageTask": s.image_task}
     print("Task:            " + json.dumps(task, ensure_ascii=False))
     same_bucket = "(the uploaded object's own bucket)"

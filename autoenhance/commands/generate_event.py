@@ -11,7 +11,7 @@ import json
 import sys
 import time
 
-from .common import EXIT_OK, UsageError, full_region_of_bucket
+from .common import EXIT_OK, UsageError, full_region_of_bucket, function_environment
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -32,9 +32,15 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def run(args: argparse.Namespace) -> int:
+    from handler.regions import RegionError, parse_code_overrides
+
     from ..cos_events import cos_event, cos_record
 
-    region = full_region_of_bucket(args.bucket, args.region)
+    try:  # the short codes the deployed function will accept, its own COS_REGION_CODES included
+        codes = parse_code_overrides(function_environment().get("COS_REGION_CODES", ""))
+    except RegionError as exc:
+        raise UsageError(str(exc)) from None
+    region = full_region_of_bucket(args.bucket, codes.get(args.region, args.region))
     if args.records < 1 or args.size < 0:
         raise UsageError("--records must be at least 1 and --size non-negative")
     key = args.key.lstrip("/")
@@ -43,8 +49,11 @@ def run(args: argparse.Namespace) -> int:
     event = cos_event([cos_record(args.bucket, region, k, args.event, args.size, now + i) for i, k in enumerate(keys)])
     text = json.dumps(event, indent=2, ensure_ascii=False) + "\n"
     if args.out:
-        with open(args.out, "w", encoding="utf-8") as f:
-            f.write(text)
+        try:
+            with open(args.out, "w", encoding="utf-8") as f:
+                f.write(text)
+        except OSError as exc:
+            raise UsageError(f"--out {args.out}: cannot write the event ({exc.strerror or exc})") from None
         print(f"wrote {args.out} ({args.records} record(s))", file=sys.stderr)
     else:
         sys.stdout.write(text)

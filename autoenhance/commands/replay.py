@@ -12,7 +12,8 @@ import os
 from ..event_files import SourcedEvent, read_events
 from ..local.credentials import require_live_credentials
 from ..local.fake_cloud import embedded_mps
-from .common import EXIT_FAILED, EXIT_OK, UsageError, print_json, settings
+from ..local.preflight import require_reachable
+from .common import EXIT_FAILED, EXIT_OK, UsageError, deployment, print_json, settings
 from .handler_results import Tally, describe_invocation, describe_plan, invocation_json, invoke
 
 
@@ -27,7 +28,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "paths",
         nargs="+",
         metavar="PATH",
-        help="event file, directory of them, '-' for stdin, or a JSON-lines file (dead-letter export)",
+        help="event file, directory of them, '-' for stdin; a file may hold COS events or SCF dead-letter "
+        "messages, one JSON value, a JSON array or JSON lines (see README: dead-letter messages)",
     )
     p.add_argument(
         "--live", action="store_true", help="call the real MPS with TENCENTCLOUD_SECRETID/SECRETKEY[/SESSIONTOKEN]"
@@ -57,7 +59,8 @@ def run(args: argparse.Namespace) -> int:
         return _dry_run(events)
     if args.live:
         require_live_credentials()
-        settings()  # refuse a bad configuration before sending anything
+        config = settings()  # refuse a bad configuration before sending anything
+        require_reachable(config.endpoint.url)  # fail in seconds, not after a minute of retries
         return _invoke_all(events, args.repeat, args.json, "live MPS")
     settings()
     with embedded_mps(fresh=args.fresh) as server:
@@ -86,6 +89,15 @@ def _dry_run(events: list[SourcedEvent]) -> int:
 
 
 def _invoke_all(events: list[SourcedEvent], repeat: int, as_json: bool, target: str) -> int:
+    from ..local.scf import patched_environ
+
+    env = deployment()  # its notes (unset ${env:...}) are check-config's to show: stderr is the function's log
+    # The function reads os.environ: give it serverless.yml's variables the shell does not set itself.
+    with patched_environ({k: v for k, v in env.variables.items() if k not in os.environ}):
+        return _invoke_each(events, repeat, as_json, target)
+
+
+def _invoke_each(events: list[SourcedEvent], repeat: int, as_json: bool, target: str) -> int:
     from handler.index import reset_container
 
     reset_container()  # a fresh container: cold start on the first invocation

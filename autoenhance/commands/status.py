@@ -34,7 +34,10 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 def run(args: argparse.Namespace) -> int:
     if args.live:
+        from ..local.preflight import require_reachable
+
         require_live_credentials()
+        require_reachable(settings().endpoint.url)
         return _status(args)
     with embedded_mps():
         return _status(args)

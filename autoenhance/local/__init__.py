@@ -5,4 +5,5 @@
 - `scf`: what SCF hands the function: the context dict and the environment variables.
 - `demo_bucket`: the objects the embedded fake COS holds for `backfill` without `--live`.
 - `credentials`: the keys the CLI signs its own calls with, and the `--live` check.
+- `preflight`: `--live`'s reachability check of the real endpoints, before any work starts.
 """

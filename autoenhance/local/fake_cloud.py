@@ -22,12 +22,17 @@ from .demo_bucket import seed_demo_bucket
 from .scf import patched_environ
 
 
-def state_file() -> Path:
-    """Where the fake MPS's tasks live between runs: $AUTOENHANCE_STATE_DIR, else the user cache."""
+def state_dir() -> Path:
+    """Where the embedded fakes keep what outlives a run: $AUTOENHANCE_STATE_DIR, else the user cache."""
     root = os.environ.get("AUTOENHANCE_STATE_DIR") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.join(Path.home(), ".cache"), "autoenhance"
     )
-    return Path(root) / "fake-mps-state.json"
+    return Path(root)
+
+
+def state_file() -> Path:
+    """Where the fake MPS's tasks live between runs."""
+    return state_dir() / "fake-mps-state.json"
 
 
 def save_state(backend: Any, path: Path) -> None:

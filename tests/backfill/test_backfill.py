@@ -297,7 +297,11 @@ def test_command_embedded_default_runs_on_demo_objects(tmp_path):
     )
     assert r.returncode == 0, r.stdout + r.stderr
     assert "embedded fakes" in r.stderr and "0 failed" in r.stdout
-    assert (tmp_path / "r.jsonl").exists() and (tmp_path / "backfill-photos-1250000000.checkpoint.json").exists()
+    # The demo's checkpoint lives with the embedded fakes' state, not in the working directory.
+    assert (tmp_path / "r.jsonl").exists() and (
+        tmp_path / "state" / "backfill-photos-1250000000.checkpoint.json"
+    ).exists()
+    assert not (tmp_path / "backfill-photos-1250000000.checkpoint.json").exists()
 
 
 @pytest.mark.parametrize(
@@ -322,3 +326,19 @@ def test_command_live_against_a_missing_bucket_fails_clearly(fake_cos, fake_mps,
     args = ["backfill", "--bucket", "nosuch-1250000000", "--region", fake_cos.region, "--live"]
     r = autoenhance(live_env(fake_cos, fake_mps, tmp_path), *args, cwd=tmp_path)
     assert r.returncode == 1 and "NoSuchBucket" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_command_live_keeps_its_default_checkpoint_where_it_runs(fake_cos, fake_mps, tmp_path):
+    """--live without --checkpoint: backfill-BUCKET.checkpoint.json in the working directory (git-ignored);
+    the embedded-fakes demo keeps its own in the state directory instead (tests/cli/test_papercuts.py)."""
+    seed(fake_cos, ["p/a.jpg"])
+    r = autoenhance(live_env(fake_cos, fake_mps, tmp_path), *command(fake_cos, "--live"), cwd=tmp_path)
+    assert r.returncode == 0, r.stdout + r.stderr
+    checkpoint = tmp_path / f"backfill-{fake_cos.bucket}.checkpoint.json"
+    assert checkpoint.is_file() and f"checkpoint: backfill-{fake_cos.bucket}.checkpoint.json" in r.stdout
+
+
+def test_resume_with_a_wrong_shaped_checkpoint_names_the_file_and_the_problem(fake_cos, fake_mps, tmp_path):
+    (tmp_path / "cp.json").write_text(json.dumps({"identity": {}, "marker": "", "done_after": {}, "counts": {}}))
+    with pytest.raises(ValueError, match=r"cp\.json is not a backfill checkpoint: done_after should be an array"):
+        Job(fake_cos, fake_mps, tmp_path, resume=True).run()
