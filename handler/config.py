@@ -27,6 +27,8 @@ DEFAULT_EXTENSIONS = ("jpg", "jpeg", "png", "bmp", "webp")
 DEFAULT_OUTPUT_DIR = "/enhanced/"
 DEFAULT_ENDPOINT = "https://mps.tencentcloudapi.com"
 DEFAULT_HTTP_TIMEOUT = 10.0
+# Below a few round trips (~0.08 s each in-region) every call would time out; SCF's own limit is 900 s.
+MIN_HTTP_TIMEOUT, MAX_HTTP_TIMEOUT = 0.2, 900.0
 # A merged event's records go out this many at a time: at 80 ms a call, 2 keep up with 20/s;
 # 4 leave room for slower answers. The pacer, not the workers, holds the rate.
 DEFAULT_CONCURRENCY = 4
@@ -54,6 +56,22 @@ KNOWN_VARIABLES = (
 # Prefixes of our variables: a misspelt one (MPS_IMAGETASK) must not silently fall back to defaults.
 _OWN_PREFIXES = ("MPS_", "OUTPUT_")
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9-]*-[0-9]+")
+_EXTENSION = re.compile(r"[A-Za-z0-9]+")
+_WORD = re.compile(r"[A-Z0-9]+")
+
+
+def _words(name: str) -> tuple[str, ...]:
+    return tuple(_WORD.findall(name.upper()))
+
+
+# The near-miss rule (see `_near_miss`), precomputed: it runs over the whole environment at every cold start.
+_KNOWN_WORDS = {name: _words(name) for name in KNOWN_VARIABLES}
+_KNOWN_SQUASHED = {"".join(words): name for name, words in _KNOWN_WORDS.items()}
+_KNOWN_LEADING = frozenset(words[0] for words in _KNOWN_WORDS.values())
+# A typo in the leading word is only looked for where that word is long enough to be unmistakable:
+# one or two edits turn MPS into AWS, GPS or OPS, and those variables exist in the wild.
+_LONG_WORD = 5
+_KNOWN_TAILS = frozenset(words[1:] for words in _KNOWN_WORDS.values() if len(words[0]) >= _LONG_WORD)
 
 
 class ConfigurationError(ValueError):
@@ -89,6 +107,9 @@ class Settings(NamedTuple):
     region_codes: Mapping[str, str]
     fingerprint: str = ""  # digest of everything that shapes the task; part of each SessionId
     warnings: tuple[str, ...] = ()
+    # Why uploads from OUTPUT_BUCKET itself cannot be served (its same-bucket loop problems), or ''.
+    # Start-up cannot tell whether the trigger watches OUTPUT_BUCKET; a record from it proves it does.
+    output_bucket_loop: str = ""
 
     def task_fingerprint(self) -> str:
         effective = {
@@ -109,6 +130,10 @@ def _clean_dir(value: str, name: str, problems: list[str]) -> str:
     """'/enhanced' or 'enhanced/' -> '/enhanced/'; refuse what could escape or template."""
     if any(ord(c) < 32 for c in value) or "{" in value:
         problems.append(f"{name}={value!r}: must be a plain directory such as /enhanced/")
+    if "\\" in value:
+        problems.append(
+            f"{name}={value!r}: backslashes are not allowed; COS directories are separated by '/', e.g. /enhanced/"
+        )
     parts = [p for p in value.split("/") if p]
     if any(p in (".", "..") for p in parts):
         problems.append(f"{name}={value!r}: '.' and '..' segments are not allowed")
@@ -142,27 +167,69 @@ def _load_task(env: Mapping[str, str], base_dir: str, problems: list[str]) -> tu
             return None, None
     if raw is None:
         return dict(DEFAULT_IMAGE_TASK), None
+    duplicates: list[str] = []
+
+    def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        obj: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in obj and key not in duplicates:
+                duplicates.append(key)
+            obj[key] = value
+        return obj
+
     try:
-        task = json.loads(raw)
+        task = json.loads(raw, object_pairs_hook=unique_keys)
     except ValueError as exc:
         problems.append(f"{name}: not valid JSON ({exc})")
         return None, None
     except RecursionError:  # json.loads gives up on nesting deeper than the interpreter's stack
         problems.append(f"{name}: JSON nested too deeply to be an ImageTask")
         return None, None
+    if duplicates:
+        problems.append(
+            f"{name}: duplicate key {', '.join(map(repr, duplicates))} in the JSON; keep one "
+            "(JSON parsers keep the last one silently)"
+        )
     try:
-        return validate_image_task(task, where=f"{name}: ImageTask"), None
+        task = validate_image_task(task, where=f"{name}: ImageTask", refuse_null=True)
     except ImageTaskError as exc:
         problems.extend(exc.problems)
         return None, None
+    return (None if duplicates else task), None
 
 
 def _endpoint(value: str | None, problems: list[str]) -> Endpoint:
-    parts = urlsplit(value or DEFAULT_ENDPOINT)
-    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
+    text = value or DEFAULT_ENDPOINT
+    example = "must be a URL such as https://mps.tencentcloudapi.com or http://127.0.0.1:9000"
+    try:
+        parts = urlsplit(text)
+    except ValueError:  # an unclosed IPv6 bracket
+        problems.append(f"MPS_ENDPOINT={value!r}: {example}")
+        return Endpoint("https", "")
+    host = parts.netloc.rpartition("@")[2]
+    shown: str | None = value
+    if "@" in text:
+        # Never echoed: the user name and password are credentials (check-config prints the URL).
+        # Cut at the last '@' of the text, not of the parsed netloc: a password may hold '#', '?' or '/'.
+        scheme, sep, _ = text.partition("://")
+        shown = (scheme + sep if sep else "") + "***@" + text.rpartition("@")[2]
         problems.append(
-            f"MPS_ENDPOINT={value!r}: must be a URL such as https://mps.tencentcloudapi.com or http://127.0.0.1:9000"
+            f"MPS_ENDPOINT={shown!r}: must not contain a user name or password; requests are signed with "
+            "the execution role's keys"
         )
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/"):
+        problems.append(f"MPS_ENDPOINT={shown!r}: {example}")
+    if "?" in text or "#" in text:
+        problems.append(
+            f"MPS_ENDPOINT={shown!r}: must not have a query (?...) or fragment (#...): "
+            "only scheme, host and port are used, the rest would be dropped silently"
+        )
+    try:
+        port = parts.port
+    except ValueError:  # not a number, or out of range
+        port = 0
+    if port == 0 or host.endswith(":"):
+        problems.append(f"MPS_ENDPOINT={shown!r}: the port must be a number from 1 to 65535")
     return Endpoint(parts.scheme or "https", parts.netloc)
 
 
@@ -170,9 +237,72 @@ def _endpoint(value: str | None, problems: list[str]) -> Endpoint:
 # the value to use (a placeholder when it is wrong: every problem is reported in one error).
 
 
+def _edits(a: str, b: str, limit: int) -> int:
+    """Optimal string alignment distance (an edit: a letter missing, added, changed, or two swapped),
+    or limit + 1 once it is certain to exceed `limit`."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        row = [i]
+        for j, cb in enumerate(b, 1):
+            cost = min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                cost = min(cost, previous2[j - 2] + 1)
+            row.append(cost)
+        if min(row) > limit:
+            return limit + 1
+        previous2, previous = previous, row
+    return min(previous[-1], limit + 1)
+
+
+def _near_miss(name: str) -> str | None:
+    """The variable we read that `name` is a slip of, or None.
+
+    The function's environment is mostly SCF's and the runtime's (SCF_*, TENCENTCLOUD_*, PATH, ...),
+    so a name only counts as a slip when, compared by its words (upper-cased, split at anything
+    but A-Z and 0-9), it either
+    - has exactly our words: the same name but for case or separators (image_extensions); or
+    - shares our leading word and is within two edits of ours (IMAGE_EXTENSION, TRIGGER_PREFX,
+      COS_REGION_CODE); or
+    - where our leading word has five letters or more, shares all our words after it and is within
+      one edit of ours (TRIGER_PREFIX, OUPUT_DIR).
+    So every name it can match starts with the word MPS, OUTPUT, IMAGE, TRIGGER or COS, or is
+    OUTPUT_<BUCKET|REGION|DIR|PATH>, IMAGE_EXTENSIONS or TRIGGER_PREFIX with one letter of the
+    first word wrong: none of SCF's, the runtime's or a shell's usual variables.
+    """
+    words = _words(name)
+    if not words:
+        return None
+    squashed = "".join(words)
+    if squashed in _KNOWN_SQUASHED:
+        return _KNOWN_SQUASHED[squashed]
+    if words[0] not in _KNOWN_LEADING and words[1:] not in _KNOWN_TAILS:
+        return None  # the common case, SCF's and the shell's variables: no distance computed
+    best, fewest = None, 3
+    for known, known_words in _KNOWN_WORDS.items():
+        leading = known_words[0]
+        if words[0] == leading:
+            limit = 2
+        elif len(leading) >= _LONG_WORD and words[1:] == known_words[1:]:
+            limit = 1  # two edits turn IMAGE into STAGE, OUTPUT into OUTLET
+        else:
+            continue
+        edits = _edits(squashed, "".join(known_words), limit)
+        if edits <= limit and edits < fewest:
+            best, fewest = known, edits
+    return best
+
+
 def _unknown_variables(env: Mapping[str, str], problems: list[str]) -> None:
     for name in sorted(env):
-        if name.startswith(_OWN_PREFIXES) and name not in KNOWN_VARIABLES:
+        if name in KNOWN_VARIABLES:
+            continue
+        near = _near_miss(name)
+        if near:
+            problems.append(f"{name}: unknown variable; did you mean {near}?")
+        elif name.startswith(_OWN_PREFIXES):
             import difflib  # only on this error path
 
             close = difflib.get_close_matches(name, KNOWN_VARIABLES, n=1)
@@ -196,6 +326,16 @@ def _full_region(env: Mapping[str, str], name: str, problems: list[str]) -> str 
     return region
 
 
+def _output_region(env: Mapping[str, str], problems: list[str]) -> str | None:
+    region = _full_region(env, "OUTPUT_REGION", problems)
+    if region and not env.get("OUTPUT_BUCKET"):
+        problems.append(
+            f"OUTPUT_REGION={region!r}: set OUTPUT_BUCKET too; without it outputs go to the uploaded "
+            "object's own bucket, and a COS bucket exists in one region only, the input's"
+        )
+    return region
+
+
 def _output_path(env: Mapping[str, str], problems: list[str]) -> str | None:
     path = env.get("OUTPUT_PATH") or None
     if path is not None:
@@ -203,18 +343,52 @@ def _output_path(env: Mapping[str, str], problems: list[str]) -> str | None:
             problems.append(
                 f"OUTPUT_PATH={path!r}: MPS requires it to end with .{{format}}, e.g. {{inputName}}_hd.{{format}}"
             )
+        if "{inputName}" not in path:
+            problems.append(
+                f"OUTPUT_PATH={path!r}: must contain {{inputName}} (MPS's input file name without extension), "
+                "or every image of a directory is written to the same file, e.g. {inputName}_hd.{format}"
+            )
         if ".." in path.split("/") or any(ord(c) < 32 for c in path):
             problems.append(f"OUTPUT_PATH={path!r}: '..' segments and control characters are not allowed")
+        if "\\" in path:
+            problems.append(f"OUTPUT_PATH={path!r}: backslashes are not allowed; COS directories are separated by '/'")
     return path
 
 
 def _extensions(env: Mapping[str, str], problems: list[str]) -> frozenset[str]:
     raw = env.get("IMAGE_EXTENSIONS")
-    listed = raw.split(",") if raw else DEFAULT_EXTENSIONS
-    extensions = frozenset(e.strip().lstrip(".").lower() for e in listed if e.strip())
-    if not extensions:
+    if not raw:
+        return frozenset(DEFAULT_EXTENSIONS)
+    listed = [e.strip() for e in raw.split(",")]
+    listed = [e.removeprefix(".") for e in listed if e]
+    bad = [e for e in listed if not _EXTENSION.fullmatch(e)]
+    if bad:
+        # The value read as words split by whatever separated them. Only for what looks like a list of
+        # extensions: a secret pasted here is redacted whole, but not once split up and lowercased.
+        # A non-ASCII letter would be dropped, not fixed.
+        words = [w.lower() for w in _EXTENSION.findall(raw)] if raw.isascii() and len(raw) <= 100 else []
+        if not words or len(words) > 12 or max(map(len, words)) > 10:
+            words = []
+        fix = f"IMAGE_EXTENSIONS={','.join(dict.fromkeys(words))}" if words else "e.g. jpg,png"
+        wildcard = " ('*' is no wildcard: name each extension)" if any("*" in e for e in bad) else ""
+        problems.append(
+            f"IMAGE_EXTENSIONS={raw!r}: {', '.join(map(repr, bad))} is not an extension; separate extensions "
+            f"with commas, each letters and digits only{wildcard}: {fix}"
+        )
+    elif not listed:
         problems.append(f"IMAGE_EXTENSIONS={raw!r}: list at least one extension, e.g. jpg,png")
-    return extensions
+    return frozenset(e.lower() for e in listed) or frozenset(DEFAULT_EXTENSIONS)
+
+
+def _trigger_prefix(env: Mapping[str, str], problems: list[str]) -> str | None:
+    """The COS trigger's prefix filter as a key prefix: COS keys have no leading '/'."""
+    raw = env.get("TRIGGER_PREFIX") or ""
+    if any(ord(c) < 32 or ord(c) == 127 for c in raw) or "\\" in raw:
+        problems.append(
+            f"TRIGGER_PREFIX={raw!r}: control characters and backslashes are not allowed; it is the COS "
+            "trigger's prefix filter, e.g. uploads/"
+        )
+    return raw.lstrip("/") or None
 
 
 def _region_codes(env: Mapping[str, str], problems: list[str]) -> Mapping[str, str]:
@@ -231,10 +405,13 @@ def _http_timeout(env: Mapping[str, str], problems: list[str]) -> float:
         return DEFAULT_HTTP_TIMEOUT
     try:
         seconds = float(text)
-        if not 0 < seconds <= 900:
+        if not MIN_HTTP_TIMEOUT <= seconds <= MAX_HTTP_TIMEOUT:  # also false for nan
             raise ValueError
     except ValueError:
-        problems.append(f"MPS_TIMEOUT_SECONDS={text!r}: must be a number of seconds in (0, 900]")
+        problems.append(
+            f"MPS_TIMEOUT_SECONDS={text!r}: must be a number of seconds from {MIN_HTTP_TIMEOUT:g} to "
+            f"{MAX_HTTP_TIMEOUT:g} (a shorter limit times out every call)"
+        )
         return DEFAULT_HTTP_TIMEOUT
     return seconds
 
@@ -266,8 +443,12 @@ def _requests_per_second(env: Mapping[str, str], problems: list[str]) -> float:
     return rate
 
 
-def load_settings(env: Mapping[str, str], base_dir: str | None = None) -> Settings:
-    """Parse and validate; `base_dir` anchors a relative MPS_IMAGE_TASK_FILE (default: code root)."""
+def load_settings(env: Mapping[str, str], base_dir: str | None = None, watched_bucket: str | None = None) -> Settings:
+    """Parse and validate; `base_dir` anchors a relative MPS_IMAGE_TASK_FILE (default: code root).
+
+    `watched_bucket`, when known (the deploy check knows the trigger's), is the bucket the trigger
+    watches: an OUTPUT_BUCKET naming it gets the same loop checks as no OUTPUT_BUCKET at all.
+    """
     problems: list[str] = []
     base_dir = base_dir or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     _unknown_variables(env, problems)
@@ -277,7 +458,7 @@ def load_settings(env: Mapping[str, str], base_dir: str | None = None) -> Settin
         definition=definition,
         resource_id=env.get("MPS_RESOURCE_ID") or None,
         output_bucket=_output_bucket(env, problems),
-        output_region=_full_region(env, "OUTPUT_REGION", problems),
+        output_region=_output_region(env, problems),
         output_dir=_clean_dir(env.get("OUTPUT_DIR", DEFAULT_OUTPUT_DIR), "OUTPUT_DIR", problems),
         output_path=_output_path(env, problems),
         mps_region=_full_region(env, "MPS_REGION", problems),
@@ -286,10 +467,10 @@ def load_settings(env: Mapping[str, str], base_dir: str | None = None) -> Settin
         concurrency=_concurrency(env, problems),
         requests_per_second=_requests_per_second(env, problems),
         extensions=_extensions(env, problems),
-        trigger_prefix=env.get("TRIGGER_PREFIX") or None,
+        trigger_prefix=_trigger_prefix(env, problems),
         region_codes=_region_codes(env, problems),
     )
-    problems.extend(loop_problems(settings))
+    problems.extend(loop_problems(settings, watched_bucket))
     if problems:
         # Problems quote values; a secret pasted into the wrong variable must not be echoed back.
         secrets = [env.get(n) or "" for n in ("TENCENTCLOUD_SECRETKEY", "TENCENTCLOUD_SESSIONTOKEN")]
@@ -301,4 +482,7 @@ def load_settings(env: Mapping[str, str], base_dir: str | None = None) -> Settin
             "OUTPUT_PATH is absolute: every output lands in one directory, so two inputs with the same "
             "file name in different directories overwrite each other's output"
         )
-    return settings._replace(fingerprint=settings.task_fingerprint(), warnings=tuple(warnings))
+    own_bucket_loop = "; ".join(loop_problems(settings, settings.output_bucket)) if settings.output_bucket else ""
+    return settings._replace(
+        fingerprint=settings.task_fingerprint(), warnings=tuple(warnings), output_bucket_loop=own_bucket_loop
+    )

@@ -124,26 +124,39 @@ def schema() -> dict[str, Any]:
     return _schema_cache
 
 
-def validate_image_task(task: Any, where: str = "ImageTask") -> dict[str, Any]:
-    """Return a normalised copy of `task` or raise ImageTaskError listing every problem."""
+def validate_image_task(task: Any, where: str = "ImageTask", *, refuse_null: bool = False) -> dict[str, Any]:
+    """Return a normalised copy of `task` or raise ImageTaskError listing every problem.
+
+    MPS, like the SDK's serialiser, takes a null field as absent, so by default nulls are dropped.
+    `refuse_null` is for a configuration someone wrote: a null there is a mistake that would vanish
+    without a word ({"EncodeConfig": null} would become an empty task, which is refused as {}).
+    """
     problems: list[str] = []
     if not isinstance(task, dict) or not task:
         raise ImageTaskError([f"{where} should be a non-empty JSON object, got {task!r}"])
     doc = schema()
-    result = _check(task, doc["root"], where, doc["types"], problems)
+    result = _check(task, doc["root"], where, doc["types"], problems, refuse_null=refuse_null)
     if problems:
         raise ImageTaskError(problems)
     return result
 
 
 def _check(
-    value: Any, spec: Any, path: str, types: Mapping[str, Any], problems: list[str], rule: Rule | None = None
+    value: Any,
+    spec: Any,
+    path: str,
+    types: Mapping[str, Any],
+    problems: list[str],
+    rule: Rule | None = None,
+    refuse_null: bool = False,
 ) -> Any:
     if isinstance(spec, list):
         if not isinstance(value, list):
             problems.append(f"{path}: {value!r} should be a JSON array")
             return value
-        return [_check(item, spec[0], f"{path}[{i}]", types, problems, rule) for i, item in enumerate(value)]
+        return [
+            _check(item, spec[0], f"{path}[{i}]", types, problems, rule, refuse_null) for i, item in enumerate(value)
+        ]
     if spec in _JSON_TYPES:
         ok = isinstance(value, _JSON_TYPES[spec]) and (spec == "bool" or not isinstance(value, bool))
         if not ok:
@@ -168,9 +181,11 @@ def _check(
             problems.append(f"{field_path}: unknown field; {hint}{spec} allows: {', '.join(sorted(fields))}")
             continue
         if item is None:
+            if refuse_null and name not in REQUIRED.get(spec, ()):  # a required one is reported above
+                problems.append(f"{field_path}: null is not a value; omit the field instead of null")
             continue  # the SDK serialiser drops None the same way
         field_rule = _SWITCH if name == "Switch" else RULES.get((spec, name))
-        out[name] = _check(item, fields[name], field_path, types, problems, field_rule)
+        out[name] = _check(item, fields[name], field_path, types, problems, field_rule, refuse_null)
     return out
 
 

@@ -6,7 +6,8 @@ check and backfill cannot disagree:
 - `output_location`: the bucket, region and OutputDir/OutputPath a record's request carries;
 - `predicted_output_key`: the key MPS will write (for backfill's "output exists" check);
 - `guard_prefix` / `is_own_output`: the loop guard, so an output never becomes a new task;
-- `loop_problems` (refused at start-up) and `retrigger_warning` (costs invocations, warned).
+- `loop_problems` (refused at start-up, and failed at run time for records from an OUTPUT_BUCKET
+  that turns out to be watched) and `retrigger_warning` (costs invocations, warned).
 
 MPS writes `OutputPath` (default `{inputName}.{format}`) under `OutputDir`, in the output bucket
 (docs/tencent-cloud.md#output-naming). The function mirrors the input's directory under
@@ -111,21 +112,30 @@ def predicted_output_key(bucket: str, region: str, key: str, s: OutputSettings) 
     return path.lstrip("/")
 
 
-def loop_problems(s: OutputSettings) -> list[str]:
-    """Configurations whose outputs would re-trigger the function without end (refused at start-up)."""
+def loop_problems(s: OutputSettings, watched_bucket: str | None = None) -> list[str]:
+    """Configurations that would re-trigger the function without end, or skip every upload.
+
+    They are checked when outputs go to the watched bucket: no OUTPUT_BUCKET, or one equal to
+    `watched_bucket` (the trigger's bucket, when the caller knows it).
+    """
+    if s.output_bucket is None:
+        because = ""
+    elif s.output_bucket == watched_bucket:
+        because = f"OUTPUT_BUCKET={s.output_bucket!r} is the watched bucket itself, so "
+    else:
+        return []
     problems: list[str] = []
     guard = guard_prefix(s)
-    same_bucket = s.output_bucket is None
-    if same_bucket and guard == "":
+    if guard == "":
         problems.append(
-            "output would land next to the uploaded images in the same bucket: each output would "
+            because + "output would land next to the uploaded images in the same bucket: each output would "
             "trigger the function again (and may overwrite its source). Set OUTPUT_DIR to a "
             "directory such as /enhanced/ (outputs there are skipped), or OUTPUT_BUCKET to another bucket"
         )
     prefix = s.trigger_prefix
-    if same_bucket and guard and prefix is not None and prefix.startswith(guard):
+    if guard and prefix is not None and prefix.startswith(guard):
         problems.append(
-            f"TRIGGER_PREFIX={prefix!r} lies inside the output directory /{guard}: every upload the "
+            because + f"TRIGGER_PREFIX={prefix!r} lies inside the output directory /{guard}: every upload the "
             "trigger delivers would be skipped as the function's own output. Move OUTPUT_DIR outside "
             "the trigger prefix or write to another OUTPUT_BUCKET"
         )

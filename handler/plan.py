@@ -55,6 +55,11 @@ def skip_reason(record: CosUploadRecord, settings: Settings) -> str | None:
     return None
 
 
+def from_output_bucket(record: CosUploadRecord, settings: Settings) -> bool:
+    """The record is an object of OUTPUT_BUCKET (in OUTPUT_REGION, when that is set)."""
+    return record.bucket == settings.output_bucket and settings.output_region in (None, record.region)
+
+
 def session_id_for(record: CosUploadRecord, fingerprint: str) -> str:
     """Deterministic MPS SessionId for one upload under one task configuration.
 
@@ -115,6 +120,11 @@ def plan_record(item: CosUploadRecord | RecordError, settings: Settings, send_se
     """The whole per-record decision, without I/O: shared by the function, dry runs and backfill."""
     if isinstance(item, RecordError):
         return Fail("MalformedRecord", item.message)
+    if settings.output_bucket_loop and from_output_bucket(item, settings):
+        # Start-up could not know the trigger watches OUTPUT_BUCKET; this record proves it does, and
+        # the configuration would loop or skip every upload there. Failing gets SCF to retry and
+        # dead-letter the event, where a skip would drop every upload without a trace.
+        return Fail("LoopGuard", f"record from OUTPUT_BUCKET: {settings.output_bucket_loop}")
     reason = skip_reason(item, settings)
     if reason:
         return Skip(reason)

@@ -403,3 +403,28 @@ def test_settings_load_once_per_container(fake_mps, mocker):
     container.invoke(load("put.json"), CONTEXT)
     container.invoke(load("copy.json"), CONTEXT)
     assert spy.call_count == 1
+
+
+def test_an_output_bucket_that_is_the_watched_bucket_fails_its_records_instead_of_skipping_them(
+    fake_mps, monkeypatch, capsys
+):
+    """OUTPUT_BUCKET names the watched bucket with TRIGGER_PREFIX inside OUTPUT_DIR: start-up cannot
+    know, so each record from that bucket fails (SCF retries, then dead-letters) instead of being
+    skipped as an output; a record from another bucket in the same event is still submitted."""
+    from handler.index import main_handler
+
+    env = fake_mps.function_env(OUTPUT_BUCKET=BUCKET, OUTPUT_DIR="/uploads/", TRIGGER_PREFIX="uploads/new/")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr("handler.index._function", None)  # a fresh container, the previous one put back after
+    event = cos_event([cos_record(BUCKET, REGION, "uploads/new/cat.jpg"), cos_record("in-1250000000", REGION, "a.jpg")])
+    with pytest.raises(RecordsNotSubmittedError) as info:
+        main_handler(event, CONTEXT)
+    failed, submitted = info.value.summary["results"]
+    assert failed["outcome"] == "failed" and failed["error_code"] == "LoopGuard"
+    assert "TRIGGER_PREFIX='uploads/new/' lies inside the output directory /uploads/" in failed["error"]
+    assert submitted["outcome"] == "submitted"
+    [task] = fake_mps.backend.tasks
+    assert task.params["InputInfo"]["CosInputInfo"]["Bucket"] == "in-1250000000"
+    assert "LoopGuard" in str(info.value)
+    assert '"error_code": "LoopGuard"' in capsys.readouterr().out

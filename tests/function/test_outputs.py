@@ -14,7 +14,7 @@ import pytest
 from autoenhance.cos_events import cos_event, cos_record
 from fakes.harness import WarmContainer
 from handler.config import load_settings
-from handler.outputs import predicted_output_key, retrigger_warning, retriggers
+from handler.outputs import loop_problems, predicted_output_key, retrigger_warning, retriggers
 
 BUCKET, REGION, OTHER = "photos-1250000000", "ap-guangzhou", "out-1250000000"
 WEBP = json.dumps({"EncodeConfig": {"Format": "WebP", "Quality": 80}})
@@ -68,3 +68,30 @@ def test_retrigger_is_one_rule_for_check_config_and_the_deploy_check(env, trigge
     assert retriggers(settings, trigger_prefix) is expected
     with_prefix = load_settings({**env, **({"TRIGGER_PREFIX": trigger_prefix} if trigger_prefix else {})})
     assert (retrigger_warning(with_prefix) is not None) is expected
+
+
+@pytest.mark.parametrize(
+    ("output_dir", "output_bucket", "watched", "problems"),
+    [
+        ("/uploads/", None, None, 1),  # TRIGGER_PREFIX inside the output directory
+        ("/uploads/", None, OTHER, 1),
+        ("/uploads/", BUCKET, BUCKET, 1),
+        ("/uploads/", BUCKET, OTHER, 0),
+        ("/uploads/", BUCKET, None, 0),  # not known here: the function checks its records instead
+        ("/", OTHER, OTHER, 1),  # output next to the sources
+        ("/", OTHER, BUCKET, 0),
+        ("/enhanced/", BUCKET, BUCKET, 0),
+    ],
+)
+def test_loop_checks_apply_whenever_outputs_go_to_the_watched_bucket(output_dir, output_bucket, watched, problems):
+    """No OUTPUT_BUCKET, or one naming the watched bucket: the same refusals either way."""
+    env = {"OUTPUT_DIR": output_dir, "TRIGGER_PREFIX": "uploads/new/", "OUTPUT_BUCKET": OTHER}
+    settings = load_settings(env)._replace(output_bucket=output_bucket)
+    assert len(loop_problems(settings, watched)) == problems
+
+
+def test_the_trigger_prefix_is_compared_as_cos_keys_are_written():
+    """'/uploads/new/' from the console is the key prefix uploads/new/: inside OUTPUT_DIR=/uploads/."""
+    settings = load_settings({"OUTPUT_DIR": "/uploads/", "OUTPUT_BUCKET": BUCKET, "TRIGGER_PREFIX": "/uploads/new/"})
+    [problem] = loop_problems(settings, BUCKET)
+    assert "TRIGGER_PREFIX='uploads/new/' lies inside the output directory /uploads/" in problem

@@ -8,7 +8,7 @@ from autoenhance.cos_events import cos_event, cos_record
 from handler.config import load_settings
 from handler.cos_event import CosUploadRecord, parse_records
 from handler.outputs import UnsafeKeyError, writes_next_to_sources
-from handler.plan import build_process_image_request, session_id_for, skip_reason
+from handler.plan import Fail, Skip, Submit, build_process_image_request, plan_record, session_id_for, skip_reason
 from handler.retry import ErrorKind, RetryPolicy, classify
 
 TRANSIENT, DUPLICATE, PERMANENT = ErrorKind.TRANSIENT, ErrorKind.DUPLICATE, ErrorKind.PERMANENT
@@ -123,6 +123,50 @@ def test_output_root_in_another_bucket_never_loops_back():
     s = load_settings({"OUTPUT_BUCKET": "out-1250000000", "OUTPUT_DIR": "/"})
     assert not writes_next_to_sources(record().bucket, s)
     assert writes_next_to_sources("out-1250000000", s)
+
+
+# The watched bucket named as OUTPUT_BUCKET: start-up cannot know it is watched; its records prove it.
+SKIPS_EVERY_UPLOAD = {"OUTPUT_BUCKET": BUCKET, "OUTPUT_DIR": "/uploads/", "TRIGGER_PREFIX": "uploads/new/"}
+LOOPS = {"OUTPUT_BUCKET": BUCKET, "OUTPUT_DIR": "/"}
+
+
+@pytest.mark.parametrize(
+    ("env", "rec", "problem"),
+    [
+        (SKIPS_EVERY_UPLOAD, record("uploads/new/cat.jpg"), "TRIGGER_PREFIX='uploads/new/' lies inside"),
+        (SKIPS_EVERY_UPLOAD, record("elsewhere/cat.jpg"), "TRIGGER_PREFIX='uploads/new/' lies inside"),
+        (LOOPS, record("uploads/cat.jpg"), "output would land next to the uploaded images"),
+        (LOOPS, record("uploads/report.pdf"), "output would land next to the uploaded images"),
+        ({**LOOPS, "OUTPUT_REGION": REGION}, record("uploads/cat.jpg"), "output would land next to"),
+    ],
+)
+def test_a_record_from_an_output_bucket_that_would_loop_or_skip_everything_fails(env, rec, problem):
+    plan = plan_record(rec, load_settings(env))
+    assert isinstance(plan, Fail) and plan.error_code == "LoopGuard"
+    assert plan.error.startswith("record from OUTPUT_BUCKET: ")
+    assert f"OUTPUT_BUCKET={BUCKET!r} is the watched bucket itself, so " in plan.error and problem in plan.error
+
+
+def test_records_from_other_buckets_still_go_to_that_output_bucket():
+    other = record("uploads/new/cat.jpg")._replace(bucket="in-1250000000")
+    plan = plan_record(other, load_settings(SKIPS_EVERY_UPLOAD))
+    assert isinstance(plan, Submit)
+    assert plan.request["OutputStorage"]["CosOutputStorage"]["Bucket"] == BUCKET
+    assert plan.request["OutputDir"] == "/uploads/uploads/new/"
+
+
+def test_a_bucket_of_the_same_name_in_another_region_than_output_region_is_not_the_output_bucket():
+    s = load_settings({**SKIPS_EVERY_UPLOAD, "OUTPUT_REGION": "ap-shanghai"})
+    assert isinstance(plan_record(record("elsewhere/cat.jpg"), s), Submit)
+    in_shanghai = record("elsewhere/cat.jpg")._replace(region="ap-shanghai")
+    assert isinstance(plan_record(in_shanghai, s), Fail)
+
+
+def test_genuine_outputs_in_a_working_output_bucket_are_still_skipped():
+    s = load_settings({"OUTPUT_BUCKET": "out-1250000000"})
+    output = record("enhanced/a/cat.jpeg")._replace(bucket="out-1250000000")
+    assert plan_record(output, s) == Skip("the function's own output (under /enhanced/)")
+    assert isinstance(plan_record(record("a/cat.jpg"), s), Submit)
 
 
 # -- SessionId ------------------------------------------------------------------------------
