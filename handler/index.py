@@ -198,12 +198,18 @@ class _Invocation:
         planned = [(item, plan_record(item, settings, self.fn.session_ids.supported)) for item in parsed]
         in_flight = self._start_concurrently(planned)
         results = []
+        out_of_time = False
         for i, (item, plan) in enumerate(planned):
             started = clock()
             future = in_flight.get(i)
-            if future is not None and started >= self.deadline - self._reserve(len(planned) - i) and future.cancel():
-                # Out of time and no worker has started it: fail it here rather than wait for a
-                # worker to find that out (the wait would be time the remaining lines need).
+            if future is not None and not out_of_time and started >= self.deadline - self._reserve(len(planned) - i):
+                # Out of time: every call no worker has started is cancelled at once, so the workers
+                # do not spend the time the remaining lines need finding out one by one.
+                out_of_time = True
+                for later in range(i, len(planned)):
+                    if later in in_flight:
+                        in_flight[later].cancel()
+            if future is not None and future.cancelled():
                 done = Submitted(Outcome.FAILED, 0, error_code="DeadlineExceeded", error=NOT_ATTEMPTED)
                 result, calling = self._submitted(item, plan, done), 0.0
             elif future is not None:
