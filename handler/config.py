@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 from .image_task import DEFAULT_IMAGE_TASK, ImageTaskError, validate_image_task
 from .log import Redactor
-from .outputs import loop_problems
+from .outputs import SOURCE_NAME, loop_problems
 from .regions import RegionError, is_full_region, parse_code_overrides
 
 # The formats MPS documents for images (ImageEncodeConfig.Format). MPS does not publish a
@@ -155,18 +155,33 @@ def _load_task(env: Mapping[str, str], base_dir: str, problems: list[str]) -> tu
     name, raw = "MPS_IMAGE_TASK", env.get("MPS_IMAGE_TASK")
     if env.get("MPS_IMAGE_TASK_FILE"):
         name = "MPS_IMAGE_TASK_FILE"
-        path = os.path.join(base_dir, env["MPS_IMAGE_TASK_FILE"])
-        try:
-            with open(path, encoding="utf-8") as f:
-                raw = f.read()
-        except OSError as exc:
-            problems.append(f"MPS_IMAGE_TASK_FILE={env['MPS_IMAGE_TASK_FILE']!r}: cannot read {path}: {exc.strerror}")
-            return None, None
-        except ValueError as exc:  # not UTF-8 text (an editor's UTF-16), or a name no file can have (NUL, surrogate)
-            problems.append(f"MPS_IMAGE_TASK_FILE={env['MPS_IMAGE_TASK_FILE']!r}: cannot read {path!r}: {exc}")
+        raw = _read_file(
+            f"MPS_IMAGE_TASK_FILE={env['MPS_IMAGE_TASK_FILE']!r}", env["MPS_IMAGE_TASK_FILE"], base_dir, problems
+        )
+        if raw is None:
             return None, None
     if raw is None:
         return dict(DEFAULT_IMAGE_TASK), None
+    return _image_task_json(raw, name, problems), None
+
+
+def _read_file(label: str, relative: str, base_dir: str, problems: list[str]) -> str | None:
+    path = os.path.join(base_dir, relative)
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except OSError as exc:
+        problems.append(f"{label}: cannot read {path}: {exc.strerror}")
+    except ValueError as exc:  # not UTF-8 text (an editor's UTF-16), or a name no file can have (NUL, surrogate)
+        problems.append(f"{label}: cannot read {path!r}: {exc}")
+    return None
+
+
+_INVALID = object()  # what _json returns for text that is not usable JSON
+
+
+def _json(raw: str, name: str, problems: list[str]) -> Any:
+    """Parsed JSON, refusing duplicate keys (JSON parsers keep the last one silently)."""
     duplicates: list[str] = []
 
     def unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -178,24 +193,33 @@ def _load_task(env: Mapping[str, str], base_dir: str, problems: list[str]) -> tu
         return obj
 
     try:
-        task = json.loads(raw, object_pairs_hook=unique_keys)
+        value = json.loads(raw, object_pairs_hook=unique_keys)
     except ValueError as exc:
         problems.append(f"{name}: not valid JSON ({exc})")
-        return None, None
+        return _INVALID
     except RecursionError:  # json.loads gives up on nesting deeper than the interpreter's stack
-        problems.append(f"{name}: JSON nested too deeply to be an ImageTask")
-        return None, None
+        problems.append(f"{name}: JSON nested too deeply")
+        return _INVALID
     if duplicates:
         problems.append(
             f"{name}: duplicate key {', '.join(map(repr, duplicates))} in the JSON; keep one "
             "(JSON parsers keep the last one silently)"
         )
+        return _INVALID
+    return value
+
+
+def _image_task_json(raw: str, name: str, problems: list[str]) -> dict[str, Any] | None:
+    task = _json(raw, name, problems)
+    return None if task is _INVALID else _image_task(task, name, problems)
+
+
+def _image_task(task: Any, name: str, problems: list[str]) -> dict[str, Any] | None:
     try:
-        task = validate_image_task(task, where=f"{name}: ImageTask", refuse_null=True)
+        return validate_image_task(task, where=f"{name}: ImageTask", refuse_null=True)
     except ImageTaskError as exc:
         problems.extend(exc.problems)
-        return None, None
-    return (None if duplicates else task), None
+        return None
 
 
 def _endpoint(value: str | None, problems: list[str]) -> Endpoint:
@@ -341,12 +365,24 @@ def _output_path(env: Mapping[str, str], problems: list[str]) -> str | None:
     if path is not None:
         if not path.endswith(".{format}"):
             problems.append(
-                f"OUTPUT_PATH={path!r}: MPS requires it to end with .{{format}}, e.g. {{inputName}}_hd.{{format}}"
+                f"OUTPUT_PATH={path!r}: MPS requires it to end with .{{format}}, e.g. {{inputName}}.{{inputFormat}}_hd.{{format}}"
             )
-        if "{inputName}" not in path:
+        if SOURCE_NAME not in path:
             problems.append(
-                f"OUTPUT_PATH={path!r}: must contain {{inputName}} (MPS's input file name without extension), "
-                "or every image of a directory is written to the same file, e.g. {inputName}_hd.{format}"
+                f"OUTPUT_PATH={path!r}: must contain {SOURCE_NAME} (the source's file name), or two images of "
+                "a directory can share one output (a.jpg and a.png, or every image without {inputName}); "
+                "e.g. {inputName}.{inputFormat}_hd.{format}"
+            )
+        unknown = sorted(set(re.findall(r"\{[^{}]*\}", path)) - {"{inputName}", "{inputFormat}", "{format}"})
+        if unknown:
+            problems.append(
+                f"OUTPUT_PATH={path!r}: {', '.join(unknown)}: only {{inputName}}, {{inputFormat}} and {{format}} are "
+                "filled in (the function names the output itself, so it stays predictable)"
+            )
+        if path.startswith("/"):
+            problems.append(
+                f"OUTPUT_PATH={path!r}: must be relative to the output directory: an absolute path puts the "
+                "outputs of every directory in one, where a/x.jpg and b/x.jpg share one output"
             )
         if ".." in path.split("/") or any(ord(c) < 32 for c in path):
             problems.append(f"OUTPUT_PATH={path!r}: '..' segments and control characters are not allowed")
@@ -477,11 +513,6 @@ def load_settings(env: Mapping[str, str], base_dir: str | None = None, watched_b
         redact = Redactor([*secrets, *(s.strip() for s in secrets)])
         raise ConfigurationError([redact(p) for p in problems])
     warnings: list[str] = []
-    if settings.output_path and settings.output_path.startswith("/"):
-        warnings.append(
-            "OUTPUT_PATH is absolute: every output lands in one directory, so two inputs with the same "
-            "file name in different directories overwrite each other's output"
-        )
     own_bucket_loop = "; ".join(loop_problems(settings, settings.output_bucket)) if settings.output_bucket else ""
     return settings._replace(
         fingerprint=settings.task_fingerprint(), warnings=tuple(warnings), output_bucket_loop=own_bucket_loop

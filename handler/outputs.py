@@ -9,9 +9,12 @@ check and backfill cannot disagree:
 - `loop_problems` (refused at start-up, and failed at run time for records from an OUTPUT_BUCKET
   that turns out to be watched) and `retrigger_warning` (costs invocations, warned).
 
-MPS writes `OutputPath` (default `{inputName}.{format}`) under `OutputDir`, in the output bucket
-(docs/tencent-cloud.md#output-naming). The function mirrors the input's directory under
-OUTPUT_DIR, so `a/b/c.jpg` goes to `/enhanced/a/b/`.
+MPS writes `OutputPath` under `OutputDir`, in the output bucket (docs/tencent-cloud.md#output-naming).
+The function mirrors the input's directory under OUTPUT_DIR, so `a/b/c.jpg` goes to
+`/enhanced/a/b/`, and names the output itself: MPS's own default, `{inputName}.{format}`, gives
+`a.jpg` and `a.png` one output. The name the function sends is the template (OUTPUT_PATH, or
+`{inputName}.{inputFormat}.{format}`) rendered with the source's file name, so only `{format}`
+is left to MPS: `c.jpg` becomes `c.jpg.jpeg`, and two sources never share an output.
 """
 
 from __future__ import annotations
@@ -50,14 +53,40 @@ class OutputLocation(NamedTuple):
     output_path: str | None  # OutputPath as sent (None: MPS's default name)
 
 
-DEFAULT_NAME = "{inputName}.{format}"
+DEFAULT_NAME = "{inputName}.{inputFormat}.{format}"
+SOURCE_NAME = "{inputName}.{inputFormat}"  # together they are the source's file name: what keeps names apart
+# MPS's file-name variables (docs/tencent-cloud.md#output-naming): a file name holding one would be
+# rendered by MPS, not kept as written.
+MPS_VARIABLES = (
+    "{inputName}",
+    "{inputFormat}",
+    "{format}",
+    "{definition}",
+    "{number}",
+    "{taskId}",
+    "{rand}",
+    "{streamId}",
+)
+
+
+def render_output_name(template: str, filename: str) -> str:
+    """The OutputPath to send for a source named `filename`: every variable but {format} filled in.
+
+    `{inputName}.{inputFormat}` is the file name itself (so `photo`, without an extension, stays `photo`).
+    """
+    stem, dot, extension = filename.rpartition(".")
+    if not dot:
+        stem, extension = filename, ""
+    rendered = template.replace(SOURCE_NAME, "\0")
+    rendered = rendered.replace("{inputName}", stem).replace("{inputFormat}", extension)
+    return rendered.replace("\0", filename)
 
 
 def guard_prefix(s: OutputSettings) -> str:
-    """Key prefix (no leading '/') under which this function's outputs land in the output bucket."""
-    if s.output_path and s.output_path.startswith("/"):
-        static = s.output_path.split("{", 1)[0]
-        return static[: static.rfind("/") + 1].lstrip("/")
+    """Key prefix (no leading '/') under which this function's outputs land in the output bucket.
+
+    OUTPUT_PATH is always relative (config.py refuses an absolute one), so that is OUTPUT_DIR.
+    """
     return s.output_dir.lstrip("/")
 
 
@@ -81,33 +110,32 @@ def output_dir_for(key: str, s: OutputSettings) -> str:
 
 
 def output_location(bucket: str, region: str, key: str, s: OutputSettings) -> OutputLocation:
+    filename = posixpath.basename(key)
+    if any(variable in filename for variable in MPS_VARIABLES):
+        raise UnsafeKeyError(f"key {key!r} holds an MPS file-name variable: MPS would rename its output")
     return OutputLocation(
         bucket=s.output_bucket or bucket,
         region=s.output_region or region,
         output_dir=output_dir_for(key, s),
-        output_path=s.output_path,
+        output_path=render_output_name(s.output_path or DEFAULT_NAME, filename),
     )
 
 
 def predicted_output_key(bucket: str, region: str, key: str, s: OutputSettings) -> str | None:
     """The key MPS will write this object's output to, when the configuration determines it.
 
-    None when the name depends on a template (Definition) or on OutputPath variables other than
-    {inputName}, {inputFormat} and {format}. {format} is the lowercased EncodeConfig.Format,
-    else the input's own extension.
+    None when the format depends on a template (Definition). {format} is the lowercased
+    EncodeConfig.Format, else the input's own extension.
     """
     if s.definition is not None or s.image_task is None:
         return None
-    where = output_location(bucket, region, key, s)
-    filename = posixpath.basename(key)
-    name, dot, extension = filename.rpartition(".")
-    if not dot:
-        name, extension = filename, ""
-    fmt = str((s.image_task.get("EncodeConfig") or {}).get("Format") or extension).lower()
-    rendered = (where.output_path or DEFAULT_NAME).replace("{inputName}", name)
-    rendered = rendered.replace("{inputFormat}", extension).replace("{format}", fmt)
-    if "{" in rendered:
+    try:
+        where = output_location(bucket, region, key, s)
+    except UnsafeKeyError:
         return None
+    extension = posixpath.basename(key).rpartition(".")[2] if "." in posixpath.basename(key) else ""
+    fmt = str((s.image_task.get("EncodeConfig") or {}).get("Format") or extension).lower()
+    rendered = (where.output_path or "").replace("{format}", fmt)
     path = rendered if rendered.startswith("/") else where.output_dir + rendered
     return path.lstrip("/")
 

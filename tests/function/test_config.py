@@ -161,8 +161,7 @@ def test_extensions_are_configurable_case_insensitively():
     [
         {"OUTPUT_DIR": "/"},
         {"OUTPUT_DIR": ""},
-        {"OUTPUT_DIR": "/", "OUTPUT_PATH": "{inputName}_hd.{format}"},
-        {"OUTPUT_PATH": "/{inputName}_hd.{format}"},
+        {"OUTPUT_DIR": "/", "OUTPUT_PATH": "{inputName}.{inputFormat}_hd.{format}"},
     ],
 )
 def test_output_next_to_sources_in_the_same_bucket_is_refused_with_a_fix(env):
@@ -187,10 +186,9 @@ def test_output_directory_inside_the_trigger_prefix_is_allowed():
     assert guard_prefix(s) == "uploads/enhanced/"
 
 
-def test_absolute_output_path_sets_the_guard_and_warns_about_collisions():
-    s = load_settings({"OUTPUT_PATH": "/hd/{inputName}_x.{format}"})
-    assert guard_prefix(s) == "hd/"
-    assert any("overwrite" in w for w in s.warnings)
+def test_an_absolute_output_path_is_refused_as_it_puts_every_directory_in_one():
+    msg = refused({"OUTPUT_PATH": "/hd/{inputName}.{inputFormat}.{format}"})
+    assert "must be relative to the output directory" in msg and "a/x.jpg and b/x.jpg share one output" in msg
 
 
 def test_fingerprint_changes_with_the_task_and_the_output():
@@ -244,7 +242,6 @@ def test_output_region_without_output_bucket_is_refused():
     [
         ({"OUTPUT_DIR": "/uploads/", "TRIGGER_PREFIX": "uploads/new/"}, "TRIGGER_PREFIX='uploads/new/' lies inside"),
         ({"OUTPUT_DIR": "/"}, "output would land next to the uploaded images"),
-        ({"OUTPUT_PATH": "/{inputName}_hd.{format}"}, "output would land next to the uploaded images"),
     ],
 )
 def test_output_bucket_naming_the_watched_bucket_gets_the_same_loop_checks(env, expected):
@@ -492,10 +489,14 @@ def test_endpoint_with_an_ipv6_host_and_port_is_accepted():
     assert load_settings({"MPS_ENDPOINT": "http://[::1]:9000"}).endpoint.host == "[::1]:9000"
 
 
-@pytest.mark.parametrize("path", ["hd.{format}", "/flat/hd.{format}", "{inputname}.{format}", "{format}.{format}"])
-def test_output_path_without_input_name_is_refused(path):
+@pytest.mark.parametrize(
+    "path",
+    ["hd.{format}", "/flat/hd.{format}", "{inputname}.{format}", "{format}.{format}", "{inputName}_hd.{format}"],
+)
+def test_an_output_path_that_lets_two_sources_share_an_output_is_refused(path):
+    """Without the source's whole file name, u/a.jpg and u/a.png (or every image) map to one key."""
     msg = refused({"OUTPUT_PATH": path})
-    assert f"OUTPUT_PATH={path!r}: must contain {{inputName}}" in msg and "same file" in msg
+    assert f"OUTPUT_PATH={path!r}: must contain {{inputName}}.{{inputFormat}}" in msg and "share one output" in msg
 
 
 @pytest.mark.parametrize(

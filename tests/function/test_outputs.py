@@ -13,7 +13,7 @@ import pytest
 
 from autoenhance.cos_events import cos_event, cos_record
 from fakes.harness import WarmContainer
-from handler.config import load_settings
+from handler.config import ConfigurationError, load_settings
 from handler.outputs import loop_problems, predicted_output_key, retrigger_warning, retriggers
 
 BUCKET, REGION, OTHER = "photos-1250000000", "ap-guangzhou", "out-1250000000"
@@ -21,24 +21,28 @@ WEBP = json.dumps({"EncodeConfig": {"Format": "WebP", "Quality": 80}})
 NO_FORMAT = json.dumps({"EnhanceConfig": {"SuperResolution": {"Switch": "ON"}}})
 
 CASES = [
-    # (key, configuration, output bucket, output key)
-    ("uploads/a/cat.jpg", {}, BUCKET, "enhanced/uploads/a/cat.jpeg"),
-    ("cat.png", {}, BUCKET, "enhanced/cat.jpeg"),
-    ("a/b.jpg", {"MPS_IMAGE_TASK": WEBP}, BUCKET, "enhanced/a/b.webp"),
-    ("a/b.png", {"MPS_IMAGE_TASK": NO_FORMAT}, BUCKET, "enhanced/a/b.png"),
-    ("a/b.webp", {"OUTPUT_PATH": "{inputName}_hd.{format}"}, BUCKET, "enhanced/a/b_hd.jpeg"),
-    ("a/b.png", {"OUTPUT_PATH": "{inputName}.{inputFormat}.{format}"}, BUCKET, "enhanced/a/b.png.jpeg"),
-    ("a/b.webp", {"OUTPUT_PATH": "/flat/{inputName}.{format}"}, BUCKET, "flat/b.jpeg"),
-    ("a/b.jpg", {"OUTPUT_DIR": "/out/x"}, BUCKET, "out/x/a/b.jpeg"),
-    ("a/b.jpg", {"OUTPUT_BUCKET": OTHER, "OUTPUT_DIR": "/"}, OTHER, "a/b.jpeg"),
-    ("假期 照片/海边 日落+1 100%.JPG", {}, BUCKET, "enhanced/假期 照片/海边 日落+1 100%.jpeg"),
-    ("a.b.c/d.e.jpg", {}, BUCKET, "enhanced/a.b.c/d.e.jpeg"),
+    # (key, configuration, output bucket, output key): the source's whole file name, then MPS's {format}
+    ("uploads/a/cat.jpg", {}, BUCKET, "enhanced/uploads/a/cat.jpg.jpeg"),
+    ("cat.png", {}, BUCKET, "enhanced/cat.png.jpeg"),
+    ("a/b.jpg", {"MPS_IMAGE_TASK": WEBP}, BUCKET, "enhanced/a/b.jpg.webp"),
+    ("a/b.png", {"MPS_IMAGE_TASK": NO_FORMAT}, BUCKET, "enhanced/a/b.png.png"),
+    ("a/b.webp", {"OUTPUT_PATH": "{inputName}.{inputFormat}_hd.{format}"}, BUCKET, "enhanced/a/b.webp_hd.jpeg"),
+    ("a/b.png", {"OUTPUT_PATH": "hd/{inputName}.{inputFormat}.{format}"}, BUCKET, "enhanced/a/hd/b.png.jpeg"),
+    ("a/photo", {"IMAGE_EXTENSIONS": "jpg"}, BUCKET, None),  # not an image: no output at all
+    ("a/b.jpg", {"OUTPUT_DIR": "/out/x"}, BUCKET, "out/x/a/b.jpg.jpeg"),
+    ("a/b.jpg", {"OUTPUT_BUCKET": OTHER, "OUTPUT_DIR": "/"}, OTHER, "a/b.jpg.jpeg"),
+    ("假期 照片/海边 日落+1 100%.JPG", {}, BUCKET, "enhanced/假期 照片/海边 日落+1 100%.JPG.jpeg"),
+    ("a.b.c/d.e.jpg", {}, BUCKET, "enhanced/a.b.c/d.e.jpg.jpeg"),
 ]
 
 
 @pytest.mark.parametrize(("key", "env", "bucket", "expected"), CASES)
 def test_the_predicted_key_is_where_the_fake_mps_writes(fake_mps, key, env, bucket, expected):
     settings = load_settings(env)
+    if expected is None:
+        summary = WarmContainer(fake_mps, env).invoke(cos_event([cos_record(BUCKET, REGION, key)]))
+        assert summary["skipped"] == 1 and fake_mps.backend.tasks == []
+        return
     assert predicted_output_key(BUCKET, REGION, key, settings) == expected
     summary = WarmContainer(fake_mps, env).invoke(cos_event([cos_record(BUCKET, REGION, key)]))
     assert summary["submitted"] == 1
@@ -47,10 +51,49 @@ def test_the_predicted_key_is_where_the_fake_mps_writes(fake_mps, key, env, buck
     assert (written.bucket, written.path.lstrip("/")) == (bucket, expected)
 
 
-def test_a_template_or_an_unknown_variable_makes_the_key_unpredictable():
+def test_a_template_makes_the_key_unpredictable():
     assert predicted_output_key(BUCKET, REGION, "a/b.jpg", load_settings({"MPS_DEFINITION": "20001"})) is None
-    path = load_settings({"OUTPUT_PATH": "{inputName}_{width}.{format}"})
-    assert predicted_output_key(BUCKET, REGION, "a/b.jpg", path) is None
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [
+        ("u/a.jpg", "u/a.png"),  # one name, two formats: MPS's own default gives both u/a.jpeg
+        ("u/b.jpg", "u/b.jpeg"),
+        ("u/c", "u/c.jpg"),
+        ("u/d.JPG", "u/d.jpg"),
+    ],
+)
+@pytest.mark.parametrize(
+    "path", [None, "{inputName}.{inputFormat}_hd.{format}", "x/{inputName}.{inputFormat}.{format}"]
+)
+def test_two_sources_never_share_an_output(fake_mps, keys, path):
+    env = (
+        {"IMAGE_EXTENSIONS": "jpg,jpeg,png"}
+        if path is None
+        else {"IMAGE_EXTENSIONS": "jpg,jpeg,png", "OUTPUT_PATH": path}
+    )
+    settings = load_settings(env)
+    predicted = {predicted_output_key(BUCKET, REGION, k, settings) for k in keys if "." in k.rsplit("/", 1)[1]}
+    assert len(predicted) == len([k for k in keys if "." in k.rsplit("/", 1)[1]])
+    WarmContainer(fake_mps, env).invoke(cos_event([cos_record(BUCKET, REGION, k) for k in keys]))
+    written = [fake_mps.backend.output_path_for(t).path for t in fake_mps.backend.tasks]
+    assert len(written) == len(set(written)) == len(predicted)
+
+
+def test_a_file_name_holding_an_mps_variable_fails_instead_of_being_renamed(fake_mps):
+    summary, _error = WarmContainer(fake_mps).outcome(cos_event([cos_record(BUCKET, REGION, "u/{format}.jpg")]))
+    [result] = summary["results"]
+    assert (
+        result["outcome"] == "failed"
+        and result["error_code"] == "UnsafeKey"
+        and "file-name variable" in result["error"]
+    )
+
+
+def test_unknown_variables_in_output_path_are_refused():
+    with pytest.raises(ConfigurationError, match="only .inputName., .inputFormat. and .format. are filled in"):
+        load_settings({"OUTPUT_PATH": "{inputName}.{inputFormat}_{width}.{format}"})
 
 
 @pytest.mark.parametrize(

@@ -35,6 +35,7 @@ def test_default_request_matches_the_documented_shape():
         },
         "OutputStorage": {"Type": "COS", "CosOutputStorage": {"Bucket": BUCKET, "Region": REGION}},
         "OutputDir": "/enhanced/uploads/a/",
+        "OutputPath": "cat.jpg.{format}",  # named by the function: only {format} is left to MPS
         "ImageTask": {
             "EncodeConfig": {"Format": "JPEG", "Quality": 75},
             "EnhanceConfig": {"SuperResolution": {"Switch": "ON"}},
@@ -49,7 +50,7 @@ def test_configured_output_definition_and_resource_are_mapped():
             "OUTPUT_BUCKET": "out-1250000000",
             "OUTPUT_REGION": "ap-shanghai",
             "OUTPUT_DIR": "/hd",
-            "OUTPUT_PATH": "{inputName}_hd.{format}",
+            "OUTPUT_PATH": "{inputName}_hd.{inputName}.{inputFormat}.{format}",
             "MPS_DEFINITION": "20001",
             "MPS_RESOURCE_ID": "res-1",
         }
@@ -57,7 +58,7 @@ def test_configured_output_definition_and_resource_are_mapped():
     params = build_process_image_request(record("top.png"), s, None)
     assert params["OutputStorage"]["CosOutputStorage"] == {"Bucket": "out-1250000000", "Region": "ap-shanghai"}
     assert params["OutputDir"] == "/hd/"
-    assert params["OutputPath"] == "{inputName}_hd.{format}"
+    assert params["OutputPath"] == "top_hd.top.png.{format}"
     assert params["Definition"] == 20001 and "ImageTask" not in params
     assert params["ResourceId"] == "res-1"
     assert "SessionId" not in params
