@@ -58,7 +58,11 @@ def cos_record(
     version_id: str = "",
     content_type: str | None = None,
     function_name: str = "mps-autoenhance",
+    etag: str | None = None,
+    metadata: dict[str, str] | None = None,
 ) -> dict[str, Any]:
+    """One record as COS delivers it. `etag` defaults to one derived from the upload (a new upload,
+    new bytes); `metadata` holds the object's x-cos-meta-* headers, as COS puts them in cosObject.meta."""
     name, appid = split_bucket(bucket)
     seed = _stable_token(bucket, key, event, event_time, version_id)
     request_id = base64.b64encode(bytes.fromhex(seed[:36])).decode()
@@ -68,7 +72,8 @@ def cos_record(
     is_delete = EVENT_NAMES.get(event, event).startswith("cos:ObjectRemove")
     meta: dict[str, str] = {"x-cos-request-id": request_id}
     if not is_delete:
-        meta.update({"Content-Type": content_type, "ETag": f'"{seed[:32]}"', "x-cos-storage-class": "Standard"})
+        meta.update({"Content-Type": content_type, "ETag": f'"{etag or seed[:32]}"', "x-cos-storage-class": "Standard"})
+        meta.update(metadata or {})
     return {
         "cos": {
             "cosSchemaVersion": "1.0",

@@ -20,6 +20,7 @@ from .image_task import DEFAULT_IMAGE_TASK, ImageTaskError, validate_image_task
 from .log import Redactor
 from .outputs import SOURCE_NAME, loop_problems
 from .regions import RegionError, is_full_region, parse_code_overrides
+from .rules import RawRule, RuleMatch, parse_rules
 
 # The formats MPS documents for images (ImageEncodeConfig.Format). MPS does not publish a
 # separate input list, so other formats are opt-in through IMAGE_EXTENSIONS.
@@ -52,6 +53,7 @@ KNOWN_VARIABLES = (
     "IMAGE_EXTENSIONS",
     "TRIGGER_PREFIX",
     "COS_REGION_CODES",
+    "RULES_FILE",
 )
 # Prefixes of our variables: a misspelt one (MPS_IMAGETASK) must not silently fall back to defaults.
 _OWN_PREFIXES = ("MPS_", "OUTPUT_")
@@ -89,6 +91,15 @@ class Endpoint(NamedTuple):
         return f"{self.scheme}://{self.host}"
 
 
+class Rule(NamedTuple):
+    """A rule of RULES_FILE, ready to plan with: a skip reason, or the settings its records get."""
+
+    name: str
+    match: RuleMatch
+    skip: str | None  # a skip rule's reason
+    settings: Settings | None = None  # a task rule's: the environment's, with its task and outputs
+
+
 class Settings(NamedTuple):
     image_task: dict[str, Any] | None  # exactly one of image_task / definition is set
     definition: int | None
@@ -110,6 +121,14 @@ class Settings(NamedTuple):
     # Why uploads from OUTPUT_BUCKET itself cannot be served (its same-bucket loop problems), or ''.
     # Start-up cannot tell whether the trigger watches OUTPUT_BUCKET; a record from it proves it does.
     output_bucket_loop: str = ""
+    rules: tuple[Rule, ...] = ()  # RULES_FILE's, in order; a record matching none gets these settings
+
+    def rule_named(self, name: str) -> Rule | None:
+        return next((r for r in self.rules if r.name == name), None)
+
+    def every_output(self) -> tuple[Settings, ...]:
+        """These settings and every rule's: each one's output directory holds the function's outputs."""
+        return (self, *(r.settings for r in self.rules if r.settings is not None))
 
     def task_fingerprint(self) -> str:
         effective = {
@@ -334,6 +353,60 @@ def _unknown_variables(env: Mapping[str, str], problems: list[str]) -> None:
             problems.append(f"{name}: unknown variable; {hint}")
 
 
+def _load_rules(
+    relative: str, base_dir: str, base: Settings, watched_bucket: str | None, problems: list[str]
+) -> tuple[Rule, ...]:
+    raw = _read_file(f"RULES_FILE={relative!r}", relative, base_dir, problems)
+    doc = _INVALID if raw is None else _json(raw, "RULES_FILE", problems)
+    if doc is _INVALID:
+        return ()
+    parsed, rule_problems = parse_rules(doc, "RULES_FILE")
+    problems.extend(rule_problems)
+    return tuple(_rule(r, base_dir, base, watched_bucket, problems) for r in parsed)
+
+
+def _rule(raw: RawRule, base_dir: str, base: Settings, watched_bucket: str | None, problems: list[str]) -> Rule:
+    """One rule's settings: the environment's, with the rule's task and outputs, checked as the environment's are."""
+    where = f"RULES_FILE: rule {raw.name}"
+    if raw.action == "skip":
+        return Rule(raw.name, raw.match, str(raw.value).strip())
+    image_task: dict[str, Any] | None = None
+    definition: int | None = None
+    if raw.action == "image_task":
+        image_task = _image_task(raw.value, f"{where}: image_task", problems)
+    elif raw.action == "image_task_file":
+        if not isinstance(raw.value, str) or not raw.value:
+            problems.append(f"{where}: image_task_file: {raw.value!r}: must be a file name relative to the code root")
+        else:
+            text = _read_file(f"{where}: image_task_file={raw.value!r}", raw.value, base_dir, problems)
+            image_task = None if text is None else _image_task_json(text, f"{where}: image_task_file", problems)
+    elif isinstance(raw.value, int) and not isinstance(raw.value, bool) and 0 < raw.value < 10**18:
+        definition = raw.value
+    else:
+        problems.append(f"{where}: definition: {raw.value!r}: must be a positive integer template id")
+    out, variables = raw.output, {"bucket": "OUTPUT_BUCKET", "region": "OUTPUT_REGION", "path": "OUTPUT_PATH"}
+    # The environment's parsers, so a rule's value is held to exactly the variable's rules and words.
+    env = {variables[k]: v for k, v in out.items() if k in variables}
+    if "region" in out and "bucket" not in out and base.output_bucket:
+        env["OUTPUT_BUCKET"] = base.output_bucket
+    found: list[str] = []
+    bucket = _output_bucket(env, found) if "bucket" in out else base.output_bucket
+    region = _output_region(env, found) if "region" in out else (base.output_region if "bucket" not in out else None)
+    path = _output_path(env, found) if "path" in out else base.output_path
+    directory = _clean_dir(out["dir"], "output.dir", found) if "dir" in out else base.output_dir
+    for name, variable in variables.items():
+        found = [p.replace(f"{variable}=", f"output.{name}=") for p in found]
+    settings = base._replace(
+        image_task=image_task, definition=definition, output_bucket=bucket, output_region=region,
+        output_dir=directory, output_path=path,
+    )  # fmt: skip
+    found += loop_problems(settings, watched_bucket)
+    problems.extend(f"{where}: {p}" for p in found)
+    own_bucket_loop = "; ".join(loop_problems(settings, bucket)) if bucket else ""
+    settings = settings._replace(fingerprint=settings.task_fingerprint(), output_bucket_loop=own_bucket_loop)
+    return Rule(raw.name, raw.match, None, settings)
+
+
 def _output_bucket(env: Mapping[str, str], problems: list[str]) -> str | None:
     bucket = env.get("OUTPUT_BUCKET") or None
     if bucket and not _BUCKET.fullmatch(bucket):
@@ -507,6 +580,9 @@ def load_settings(env: Mapping[str, str], base_dir: str | None = None, watched_b
         region_codes=_region_codes(env, problems),
     )
     problems.extend(loop_problems(settings, watched_bucket))
+    if env.get("RULES_FILE"):
+        rules = _load_rules(env["RULES_FILE"], base_dir, settings, watched_bucket, problems)
+        settings = settings._replace(rules=rules)
     if problems:
         # Problems quote values; a secret pasted into the wrong variable must not be echoed back.
         secrets = [env.get(n) or "" for n in ("TENCENTCLOUD_SECRETKEY", "TENCENTCLOUD_SESSIONTOKEN")]

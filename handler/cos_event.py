@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from typing import Any, NamedTuple, Union
 
 from .regions import RegionError, full_region_for, is_full_region
+from .rules import object_metadata
 
 OBJECT_CREATED_PREFIX = "cos:ObjectCreated:"
 
@@ -48,6 +49,7 @@ class CosUploadRecord(NamedTuple):
     event_name: str
     event_time: float | None  # Unix seconds
     content_type: str
+    metadata: tuple[tuple[str, str], ...] = ()  # the object's x-cos-meta-* headers, names lowercased
 
     @property
     def is_object_created(self) -> bool:
@@ -178,6 +180,7 @@ def parse_record(
             event_name=_get(event, "eventName", str),
             event_time=_as_epoch(event.get("eventTime")),
             content_type=str(meta.get("Content-Type") or ""),
+            metadata=object_metadata(meta),
         )
     except _FieldError as exc:
         return RecordError(position=index, message=_explained(str(exc), raw), bucket=bucket_label, key=key_label)

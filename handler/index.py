@@ -14,6 +14,7 @@ not a COS event `MalformedEventError`: those three are the only exceptions it ra
 from __future__ import annotations
 
 import contextlib
+import datetime
 import threading
 from collections.abc import Iterator, Mapping
 from typing import Any, Union
@@ -218,7 +219,7 @@ class _Invocation:
                 result, calling = self._submitted(item, plan, done), clock() - calling
             else:
                 result, calling = self._decide(item, plan, records_left=len(planned) - i)
-            self._log(item, result)
+            self._log(item, result._replace(rule=plan.rule))
             self._spent_outside_calls += clock() - started - calling
             results.append(result)
         return results
@@ -276,12 +277,21 @@ class _Invocation:
         return done.into(RecordResult(item.position, item.bucket, item.key, done.outcome, session_id=plan.session_id))
 
     def _log(self, item: CosUploadRecord | RecordError, result: RecordResult) -> None:
+        now = self.runtime.wall_clock()
+        times: dict[str, Any] = {"event_time": None, "time": _iso(now)}  # for `autoenhance report`
         if isinstance(item, CosUploadRecord) and item.event_time is not None:
-            result = result._replace(since_event_s=round(self.runtime.wall_clock() - item.event_time, 3))
-        fields = self.out.log.clean({**log_fields(result), **self.out.common})
+            result = result._replace(since_event_s=round(now - item.event_time, 3))
+            times["event_time"] = _iso(item.event_time)
+        fields = self.out.log.clean({**log_fields(result), **times, **self.out.common})
         level = "ERROR" if result.outcome is Outcome.FAILED else "INFO"
         self.out.log.emit(level, f"record {result.outcome.value}", fields, cleaned=True)
         self.logged.append(fields)
+
+
+def _iso(seconds: float) -> str:
+    """UTC, to the millisecond, as CLS and MPS print times."""
+    stamp = datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc)
+    return stamp.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 _function: Function | None = None

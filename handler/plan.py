@@ -11,11 +11,12 @@ import json
 import posixpath
 from typing import Any, NamedTuple, Union
 
-from .config import Settings
+from .config import Rule, Settings
 from .cos_event import CosUploadRecord, RecordError
 from .outputs import UnsafeKeyError, guard_prefix, is_own_output, output_location, writes_next_to_sources
+from .rules import CONTROL_HEADER, OPT_OUT
 
-SESSION_ID_PREFIX = "ae1-"  # bump the digit if the recipe below ever changes
+SESSION_ID_PREFIX = "ae2-"  # bump the digit if the recipe below ever changes
 SESSION_ID_MAX = 50  # MPS: SessionId is at most 50 characters (docs/tencent-cloud.md#sessionid)
 
 
@@ -24,16 +25,19 @@ class Submit(NamedTuple):
 
     session_id: str
     request: dict[str, Any]
+    rule: str | None = None  # the RULES_FILE rule that chose the task (None: the environment's)
 
 
 class Skip(NamedTuple):
     reason: str
+    rule: str | None = None
 
 
 class Fail(NamedTuple):
     error_code: str
     error: str
     session_id: str | None = None
+    rule: str | None = None
 
 
 Plan = Union[Submit, Skip, Fail]
@@ -47,8 +51,9 @@ def skip_reason(record: CosUploadRecord, settings: Settings) -> str | None:
         return "folder marker"
     if record.size == 0:
         return "empty object (0 bytes)"
-    if is_own_output(record.bucket, record.key, settings):
-        return f"the function's own output (under /{guard_prefix(settings)})"
+    for own in settings.every_output():  # an output of any rule is the function's own
+        if is_own_output(record.bucket, record.key, own):
+            return f"the function's own output (under /{guard_prefix(own)})"
     ext = record.key.rsplit(".", 1)[-1].lower() if "." in posixpath.basename(record.key) else ""
     if ext not in settings.extensions:
         return f"not an image extension ({'.' + ext if ext else 'none'}; allowed: {', '.join(sorted(settings.extensions))})"
@@ -60,32 +65,54 @@ def from_output_bucket(record: CosUploadRecord, settings: Settings) -> bool:
     return record.bucket == settings.output_bucket and settings.output_region in (None, record.region)
 
 
-def session_id_for(record: CosUploadRecord, fingerprint: str) -> str:
-    """Deterministic MPS SessionId for one upload under one task configuration.
+def session_id_for(record: CosUploadRecord, fingerprint: str, generation: str = "") -> str:
+    """Deterministic MPS SessionId for one object's content under one task configuration.
 
-    Same redelivered event -> same id; a new upload of the same key has a new
-    x-cos-request-id / eventTime -> new id; the object identity (bucket, region, key,
-    version) and the configuration fingerprint are hashed in, so different objects or a
-    changed task never share an id. sha256 truncated to 176 bits keeps it collision-free in
-    practice and the whole id at 48 characters (MPS allows 50).
+    The object's identity is its bucket, region, key, ETag and size, which the trigger's event
+    (cosObject.meta.ETag) and a backfill's listing both carry: whoever submits an object, it gets
+    one id, so the trigger and a backfill running together create one task. A redelivered event
+    has the same id; a re-upload of different bytes has a new ETag, so a new id and a new task; a
+    re-upload of identical bytes is the same content and, within MPS's three days, a duplicate.
+    An event without an ETag falls back to the upload's own identity (x-cos-request-id,
+    eventTime, version). `generation` is empty except for a deliberate resubmission, which names
+    a new one. sha256 truncated to 176 bits keeps ids collision-free in practice and the whole id
+    at 48 characters (MPS allows 50).
     """
-    identity = [
-        record.bucket,
-        record.region,
-        record.key,
-        record.version_id,
-        record.cos_request_id,
-        record.event_time,
-        record.etag,
-        record.size,
-        fingerprint,
-    ]
+    etag = record.etag.strip().strip('"').lower()
+    if etag:
+        identity: list[Any] = [record.bucket, record.region, record.key, etag, record.size]
+    else:
+        identity = [
+            record.bucket, record.region, record.key, record.version_id, record.cos_request_id,
+            record.event_time, record.size,
+        ]  # fmt: skip
+    identity += [fingerprint, generation]
     # surrogatepass: a field JSON carried as a lone surrogate ("\ud800") still hashes, injectively.
     canonical = json.dumps(identity, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "surrogatepass")
     digest = hashlib.sha256(canonical).hexdigest()
     session_id = SESSION_ID_PREFIX + digest[:44]
     assert len(session_id) <= SESSION_ID_MAX
     return session_id
+
+
+def chosen_rule(record: CosUploadRecord, settings: Settings) -> Rule | Skip | Fail | None:
+    """The rule a record gets: the uploader's choice (x-cos-meta-autoenhance), else the first match, else None."""
+    meta = dict(record.metadata)
+    choice = meta.get(CONTROL_HEADER, "").strip()
+    if choice.lower() == OPT_OUT:
+        return Skip(f"the uploader opted out ({CONTROL_HEADER}: {OPT_OUT})")
+    if choice:
+        rule = settings.rule_named(choice)
+        if rule is None:
+            known = ", ".join(r.name for r in settings.rules) or "none: RULES_FILE is not set"
+            return Fail(
+                "UnknownRule", f"{CONTROL_HEADER} names the rule {choice!r}, which does not exist (rules: {known})"
+            )
+        return rule
+    for rule in settings.rules:
+        if rule.match.matches(record.key, record.size or 0, record.content_type, meta):
+            return rule
+    return None
 
 
 def build_process_image_request(record: CosUploadRecord, settings: Settings, session_id: str | None) -> dict[str, Any]:
@@ -116,8 +143,13 @@ def build_process_image_request(record: CosUploadRecord, settings: Settings, ses
     return params
 
 
-def plan_record(item: CosUploadRecord | RecordError, settings: Settings, send_session_id: bool = True) -> Plan:
-    """The whole per-record decision, without I/O: shared by the function, dry runs and backfill."""
+def plan_record(
+    item: CosUploadRecord | RecordError, settings: Settings, send_session_id: bool = True, generation: str = ""
+) -> Plan:
+    """The whole per-record decision, without I/O: shared by the function, dry runs and backfill.
+
+    `generation` names a deliberate resubmission (backfill --resubmit): a new SessionId for the same object.
+    """
     if isinstance(item, RecordError):
         return Fail("MalformedRecord", item.message)
     if settings.output_bucket_loop and from_output_bucket(item, settings):
@@ -128,15 +160,25 @@ def plan_record(item: CosUploadRecord | RecordError, settings: Settings, send_se
     reason = skip_reason(item, settings)
     if reason:
         return Skip(reason)
-    if writes_next_to_sources(item.bucket, settings):
+    chosen = chosen_rule(item, settings)
+    if isinstance(chosen, (Skip, Fail)):
+        return chosen
+    name = chosen.name if chosen is not None else None
+    if chosen is not None and chosen.settings is None:
+        return Skip(f"rule {chosen.name}: {chosen.skip}", name)
+    effective = chosen.settings if chosen is not None and chosen.settings is not None else settings
+    if chosen is not None and effective.output_bucket_loop and from_output_bucket(item, effective):
+        return Fail("LoopGuard", f"record from rule {name}'s output bucket: {effective.output_bucket_loop}", rule=name)
+    if writes_next_to_sources(item.bucket, effective):
         return Fail(
             "LoopGuard",
             f"output would be written next to the source in {item.bucket} and re-trigger the function; "
             "set OUTPUT_DIR to a directory such as /enhanced/",
+            rule=name,
         )
-    session_id = session_id_for(item, settings.fingerprint)
+    session_id = session_id_for(item, effective.fingerprint, generation)
     try:
-        request = build_process_image_request(item, settings, session_id if send_session_id else None)
+        request = build_process_image_request(item, effective, session_id if send_session_id else None)
     except UnsafeKeyError as exc:
-        return Fail("UnsafeKey", str(exc), session_id)
-    return Submit(session_id, request)
+        return Fail("UnsafeKey", str(exc), session_id, name)
+    return Submit(session_id, request, name)

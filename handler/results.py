@@ -44,11 +44,12 @@ class RecordResult(NamedTuple):
     latency_ms: float | None = None  # of the last attempt
     since_event_s: float | None = None  # from the upload's eventTime to this result
     request: dict[str, Any] | None = None  # would_submit: the exact ProcessImage body
+    rule: str | None = None  # the RULES_FILE rule the record matched (None: the environment's configuration)
 
 
 # The function's log line / return entry: these keys, always, in this order.
 _LOG_KEYS = (
-    "bucket", "key", "outcome", "reason", "session_id", "task_id", "mps_request_id",
+    "bucket", "key", "rule", "outcome", "reason", "session_id", "task_id", "mps_request_id",
     "error_code", "error", "attempts", "latency_ms", "since_event_s",
 )  # fmt: skip
 
@@ -61,7 +62,7 @@ def log_fields(result: RecordResult) -> dict[str, Any]:
     return fields
 
 
-REPORT_FIELDS = ("key", "outcome", "reason", "task_id", "session_id", "error_code", "error")
+REPORT_FIELDS = ("key", "rule", "outcome", "reason", "task_id", "session_id", "error_code", "error")
 
 
 def report_row(result: RecordResult) -> dict[str, Any]:
