@@ -40,6 +40,7 @@ from handler.pacing import PacedLimiter
 from handler.plan import Fail, Skip, plan_record
 from handler.results import REPORT_FIELDS, Outcome, RecordResult, report_row
 from handler.retry import BACKFILL_RETRY
+from handler.rules import object_metadata
 from handler.runtime import Runtime
 from handler.submit import SubmitPolicy, submit
 
@@ -61,6 +62,11 @@ class BackfillOptions(NamedTuple):
     checkpoint: Path | None = None
     resume: bool = False
     report: Path | None = None
+    # A deliberate redo: a new SessionId generation for every object (tasks that failed, a changed
+    # template); "" for a normal run, whose objects get the ids the trigger gives them.
+    resubmit: str = ""
+    keys: tuple[str, ...] | None = None  # these keys instead of the listing (a report's resubmit list)
+    metadata: bool = True  # HEAD each image for its x-cos-meta-* headers and Content-Type (rules, opt-outs)
 
 
 class Listed(NamedTuple):
@@ -98,7 +104,7 @@ class Checkpoint:
     @classmethod
     def load(cls, path: Path, identity: dict[str, Any]) -> Checkpoint:
         saved = read_checkpoint(path)
-        if saved["identity"] != identity:
+        if {"generation": "", **saved["identity"]} != identity:  # checkpoints from before --resubmit have none
             raise ValueError(
                 f"checkpoint {path} is for {saved.get('identity')}, not {identity}: same bucket, region, "
                 "prefix and task configuration needed to resume"
@@ -252,6 +258,7 @@ class Backfill:
             "region": options.region,
             "prefix": options.prefix,
             "fingerprint": settings.fingerprint,
+            "generation": options.resubmit,
         }
         path = options.checkpoint
         self.checkpoint = Checkpoint.load(path, identity) if options.resume and path else Checkpoint(path, identity)
@@ -268,6 +275,13 @@ class Backfill:
     # -- listing ------------------------------------------------------------------------------
 
     def pages(self) -> Iterator[list[dict[str, Any]]]:
+        if self.options.keys is not None:  # HEAD in process() fills in what a listing would say
+            keys = list(self.options.keys)
+            for start in range(0, len(keys), PAGE_SIZE):
+                yield [{"Key": k} for k in keys[start : start + PAGE_SIZE]]
+                if self.stop.is_set():
+                    return
+            return
         client = self._cos_client()
         marker = self.checkpoint.marker
         while not self.stop.is_set():
@@ -286,7 +300,7 @@ class Backfill:
         key = entry["Key"]
         if self.options.suffixes and not key.endswith(self.options.suffixes):
             return False
-        if self.options.since is not None:
+        if self.options.since is not None and "LastModified" in entry:
             modified = dt.datetime.fromisoformat(str(entry.get("LastModified", "")).replace("Z", "+00:00"))
             return modified >= self.options.since
         return True
@@ -296,13 +310,25 @@ class Backfill:
     def process(self, item: Listed) -> RecordResult:
         record = listing_record(self.options.bucket, self.options.region, item)
         base = RecordResult(item.seq, record.bucket, item.key, Outcome.FAILED)
-        plan = plan_record(record, self.settings)
+        # The listing's filters first (not an image, own output...): no HEAD for what is skipped anyway.
+        first = plan_record(record._replace(size=record.size or 1), self.settings)
+        if isinstance(first, Skip) and first.rule is None:
+            return base._replace(outcome=Outcome.SKIPPED, reason=first.reason)
+        if self.options.metadata or self.options.keys is not None:
+            headed = self._head(record)
+            if headed is None:
+                return base._replace(outcome=Outcome.SKIPPED, reason="no longer in the bucket")
+            record = headed
+        plan = plan_record(record, self.settings, generation=self.options.resubmit)
+        base = base._replace(rule=plan.rule)
         if isinstance(plan, Skip):
             return base._replace(outcome=Outcome.SKIPPED, reason=plan.reason)
         if isinstance(plan, Fail):
             return base._replace(session_id=plan.session_id, error_code=plan.error_code, error=plan.error)
         base = base._replace(session_id=plan.session_id)
-        if not self.options.force:
+        if self.options.resubmit:
+            base = base._replace(reason=f"resubmitted (--resubmit, generation {self.options.resubmit})")
+        elif not self.options.force:
             target = predicted_output_key(record.bucket, record.region, record.key, self.settings)
             if target is not None and self._output_exists(target):
                 return base._replace(outcome=Outcome.SKIPPED, reason=f"output exists: {target}")
@@ -314,7 +340,28 @@ class Backfill:
         done = submit(api.process_image, plan.request, self.credentials, self.policy, self.runtime)
         with self._lock:
             self.throttled += done.throttled
-        return done.into(base)
+        result = done.into(base)
+        if self.options.resubmit and result.outcome is Outcome.SUBMITTED:
+            result = result._replace(reason=base.reason)
+        return result
+
+    def _head(self, record: CosUploadRecord) -> CosUploadRecord | None:
+        """The record with what a HEAD says (metadata, content type, ETag, size); None when the object is gone."""
+        from qcloud_cos.cos_exception import CosServiceError
+
+        try:
+            headers = self._thread_cos().head_object(Bucket=record.bucket, Key=record.key)
+        except CosServiceError as exc:
+            if exc.get_status_code() == 404:
+                return None
+            raise
+        lowered = {str(k).lower(): str(v) for k, v in headers.items()}
+        return record._replace(
+            size=int(lowered.get("content-length") or record.size or 0),
+            etag=lowered.get("etag") or record.etag,
+            content_type=lowered.get("content-type", ""),
+            metadata=object_metadata(lowered),
+        )
 
     def _output_exists(self, key: str) -> bool:
         bucket = self.settings.output_bucket or self.options.bucket

@@ -2,7 +2,8 @@
 
 - `start_mps` / `start_cos`: a fake MPS or COS running on a loopback port, accepting one fake
   identity from `fakes/identities.py` (the fixtures in tests/conftest.py and the benchmarks both
-  use them; a running fake is also a context manager that stops it).
+  use them; a running fake is also a context manager that stops it). `start_mps(cos=fake_cos)`
+  wires the MPS to a COS: finished tasks write their outputs there, as MPS does.
 - `function_env`: what SCF injects into the function (the MPS endpoint, the execution role's keys,
   the region) plus configuration.
 - `WarmContainer`: one warm SCF container in this process, `handler.index.load_function(Runtime(...))`
@@ -33,7 +34,7 @@ from handler.cos_event import MalformedEventError
 from handler.index import Function, RecordsNotSubmittedError, load_function
 from handler.runtime import Runtime
 
-from .cos import CosBackend, FakeCosServer
+from .cos import CosBackend, FakeCosServer, ObjectCreated
 from .identities import COS_ROLE, MPS_ROLE, FakeIdentity
 from .mps import FakeMpsServer, MpsBackend
 
@@ -125,10 +126,14 @@ class FakeMps(_Running):
         return CommonClient("mps", version, credential or self.credential, region, ClientProfile(httpProfile=http))
 
 
-def start_mps(identity: FakeIdentity = MPS_ROLE, **backend_kwargs: Any) -> FakeMps:
+def start_mps(
+    identity: FakeIdentity = MPS_ROLE, *, cos: FakeCos | CosBackend | None = None, **backend_kwargs: Any
+) -> FakeMps:
     """A fake MPS (`MpsBackend(**backend_kwargs)`) accepting `identity`, serving on a loopback port.
-    Stop it with `.stop()`, or use it as a context manager."""
-    backend = MpsBackend(**backend_kwargs)
+    With `cos` (a running FakeCos or a bare CosBackend) its tasks read their inputs from and write
+    their outputs into that COS when they finish (MpsBackend.finish_due_tasks). Stop it with
+    `.stop()`, or use it as a context manager."""
+    backend = MpsBackend(cos=cos.backend if isinstance(cos, FakeCos) else cos, **backend_kwargs)
     backend.add_credential(*identity)
     return FakeMps(backend, FakeMpsServer(backend).start(), identity)
 
@@ -276,6 +281,18 @@ def _capped_sleep(seconds: float) -> None:
     time.sleep(min(seconds, FAST_SLEEP_CAP))
 
 
+def upload_event(created: ObjectCreated) -> dict[str, Any]:
+    """The COS trigger event for one write to the fake COS, as COS delivers it: the object's ETag,
+    Content-Type and x-cos-meta-* headers in cosObject.meta (what rules and the SessionId read)."""
+    from autoenhance.cos_events import cos_event, cos_record
+
+    record = cos_record(
+        created.bucket, created.region, created.key, size=created.size, event_time=int(created.time),
+        content_type=created.content_type, etag=created.etag.strip('"'), metadata=dict(created.metadata),
+    )  # fmt: skip
+    return cos_event([record])
+
+
 __all__ = [
     "BUCKET",
     "CONTEXT",
@@ -289,4 +306,5 @@ __all__ = [
     "function_env",
     "start_cos",
     "start_mps",
+    "upload_event",
 ]

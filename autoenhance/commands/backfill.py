@@ -37,6 +37,23 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.add_argument("--dry-run", action="store_true", help="list and decide, submit nothing")
     p.add_argument("--force", action="store_true", help="submit even when the output already exists")
     p.add_argument(
+        "--resubmit",
+        action="store_true",
+        help="redo: submit again under a new SessionId generation (tasks that failed, a changed template), "
+        "whatever MPS already has; the report says which objects were resubmitted",
+    )
+    p.add_argument(
+        "--keys",
+        metavar="FILE",
+        help="only these keys, one per line ('#' lines are comments), e.g. the resubmit list `autoenhance report` writes",
+    )
+    p.add_argument(
+        "--no-metadata",
+        action="store_true",
+        help="skip the HEAD per image that reads its x-cos-meta-* headers and Content-Type "
+        "(then metadata rules and x-cos-meta-autoenhance opt-outs cannot apply)",
+    )
+    p.add_argument(
         "--checkpoint",
         metavar="FILE",
         help="where to keep progress (default: backfill-BUCKET.checkpoint.json here with --live, "
@@ -186,7 +203,13 @@ def _run_backfill(args: argparse.Namespace, region: str, since: Any, cos_clients
     creds = CredentialProvider(os.environ)  # the operator's, or the embedded fake MPS's while it runs
     mps_region = config.mps_region or region
     checkpoint = Path(args.resume or args.checkpoint or default_checkpoint(args.bucket, args.live))
+    generation = _generation(args)
+    if generation:
+        print(f"resubmitting under SessionId generation {generation}", file=sys.stderr)
     options = BackfillOptions(
+        resubmit=generation,
+        keys=_read_keys(args.keys, args.bucket) if args.keys else None,
+        metadata=not args.no_metadata,
         bucket=args.bucket,
         region=region,
         prefix=args.prefix,
@@ -229,3 +252,39 @@ def _run_backfill(args: argparse.Namespace, region: str, since: Any, cos_clients
         print(f"  interrupted: resume with --resume {summary['checkpoint']}")
         return EXIT_INTERRUPTED
     return EXIT_FAILED if backfill_failed(summary) else EXIT_OK
+
+
+def _generation(args: argparse.Namespace) -> str:
+    """A new SessionId generation for --resubmit (the one being resumed, when resuming one)."""
+    if args.resume:
+        from pathlib import Path
+
+        from ..backfill import read_checkpoint
+
+        return str((read_checkpoint(Path(args.resume)).get("identity") or {}).get("generation") or "")
+    if not args.resubmit:
+        return ""
+    import datetime as dt
+
+    return "r" + dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+
+
+def _read_keys(path: str, bucket: str) -> tuple[str, ...]:
+    """Keys, one per line; '#' lines are comments, and a `# bucket=NAME` header must name this bucket."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            lines = f.read().splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"--keys {path}: cannot read ({exc})") from None
+    keys = []
+    for line in lines:
+        if line.startswith("#"):
+            named = dict(part.split("=", 1) for part in line[1:].split() if "=" in part).get("bucket")
+            if named and named != bucket:
+                raise UsageError(f"--keys {path}: lists keys of bucket {named}, not {bucket}")
+            continue
+        if line.strip():
+            keys.append(line.lstrip("/"))
+    if not keys:
+        raise UsageError(f"--keys {path}: no keys in it")
+    return tuple(keys)

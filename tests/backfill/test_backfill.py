@@ -117,18 +117,18 @@ def test_keys_with_spaces_plus_percent_and_cjk_survive_the_listing(fake_cos, fak
 
 
 def test_existing_outputs_are_skipped_unless_forced(fake_cos, fake_mps, tmp_path):
-    seed(fake_cos, ["in/a.jpg", "in/b.jpg", "enhanced/in/a.jpeg"])
+    seed(fake_cos, ["in/a.jpg", "in/b.jpg", "enhanced/in/a.jpg.jpeg"])
     summary = Job(fake_cos, fake_mps, tmp_path, prefix="in/", report=tmp_path / "r.csv").run()
     assert summary["counts"] == {"submitted": 1, "skipped": 1}
     assert summary["output_check"] == "HEAD at the predicted output key"
     rows = {r["key"]: r for r in csv.DictReader((tmp_path / "r.csv").open())}
-    assert rows["in/a.jpg"]["reason"] == "output exists: enhanced/in/a.jpeg"
+    assert rows["in/a.jpg"]["reason"] == "output exists: enhanced/in/a.jpg.jpeg"
     forced = Job(fake_cos, fake_mps, tmp_path, prefix="in/", force=True, checkpoint=tmp_path / "f.json").run()
     assert forced["counts"] == {"submitted": 1, "duplicate": 1}  # a.jpg now; b.jpg's SessionId already used
 
 
 def test_template_outputs_cannot_be_predicted_and_the_summary_says_so(fake_cos, fake_mps, tmp_path):
-    seed(fake_cos, ["in/a.jpg", "enhanced/in/a.jpeg"])
+    seed(fake_cos, ["in/a.jpg", "enhanced/in/a.jpg.jpeg"])
     summary = Job(fake_cos, fake_mps, tmp_path, env={"MPS_DEFINITION": "20001"}, prefix="in/").run()
     assert summary["counts"] == {"submitted": 1}
     assert summary["output_check"] == "none: output names come from an MPS template"

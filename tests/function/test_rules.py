@@ -96,3 +96,105 @@ def test_object_metadata_keeps_only_user_metadata_with_lowercase_names():
 def test_any_json_is_parsed_or_refused_never_crashes(doc):
     rules, problems = parse_rules({"rules": [doc]}, "RULES_FILE")
     assert rules or problems
+
+
+# -- RULES_FILE loaded with the configuration ----------------------------------------------------
+
+
+def load_with_rules(tmp_path, rules, **env):
+    from handler.config import load_settings
+
+    (tmp_path / "rules.json").write_text(json.dumps({"rules": rules}), encoding="utf-8")
+    return load_settings({"RULES_FILE": "rules.json", **env}, base_dir=str(tmp_path))
+
+
+def refused_rules(tmp_path, rules, **env):
+    from handler.config import ConfigurationError
+
+    with pytest.raises(ConfigurationError) as info:
+        load_with_rules(tmp_path, rules, **env)
+    return str(info.value)
+
+
+def test_each_rule_gets_its_own_settings_and_fingerprint(tmp_path):
+    s = load_with_rules(
+        tmp_path,
+        [
+            {"name": "a", "match": {"prefix": "a/"}, "image_task": {"EncodeConfig": {"Format": "webp"}}},
+            {"name": "b", "match": {"prefix": "b/"}, "definition": 20001, "output": {"dir": "/hd"}},
+            {"name": "c", "match": {"prefix": "c/"}, "skip": "not these"},
+        ],
+    )
+    a, b, c = s.rules
+    assert a.settings.image_task == {"EncodeConfig": {"Format": "WebP"}} and a.settings.output_dir == "/enhanced/"
+    assert b.settings.definition == 20001 and b.settings.output_dir == "/hd/" and b.settings.image_task is None
+    assert c.settings is None and c.skip == "not these"
+    assert len({s.fingerprint, a.settings.fingerprint, b.settings.fingerprint}) == 3
+
+
+def test_editing_one_rule_changes_only_its_fingerprint(tmp_path):
+    rules = [
+        {"name": "a", "match": {"prefix": "a/"}, "image_task": {"EncodeConfig": {"Quality": 70}}},
+        {"name": "b", "match": {"prefix": "b/"}, "image_task": {"EncodeConfig": {"Quality": 80}}},
+    ]
+    before = load_with_rules(tmp_path, rules)
+    rules[1]["image_task"]["EncodeConfig"]["Quality"] = 85
+    after = load_with_rules(tmp_path, rules)
+    assert before.fingerprint == after.fingerprint
+    assert before.rules[0].settings.fingerprint == after.rules[0].settings.fingerprint
+    assert before.rules[1].settings.fingerprint != after.rules[1].settings.fingerprint
+
+
+@pytest.mark.parametrize(
+    ("rules", "expected"),
+    [
+        (
+            [{"name": "a", "image_task": {"EncodeConfig": {"Quality": 0}}}],
+            "RULES_FILE: rule a: image_task: ImageTask.EncodeConfig.Quality: 0 is out of range",
+        ),
+        (
+            [{"name": "a", "image_task_file": "missing.json"}],
+            "RULES_FILE: rule a: image_task_file='missing.json': cannot read",
+        ),
+        ([{"name": "a", "definition": "20001"}], "RULES_FILE: rule a: definition: '20001': must be a positive integer"),
+        (
+            [{"name": "a", "definition": 1, "output": {"dir": "/"}}],
+            "RULES_FILE: rule a: output would land next to the uploaded images",
+        ),
+        (
+            [{"name": "a", "definition": 1, "output": {"bucket": "Bad"}}],
+            "RULES_FILE: rule a: output.bucket='Bad': must be the full bucket name",
+        ),
+        (
+            [{"name": "a", "definition": 1, "output": {"region": "ap-shanghai"}}],
+            "RULES_FILE: rule a: output.region='ap-shanghai': set OUTPUT_BUCKET too",
+        ),
+        (
+            [{"name": "a", "definition": 1, "output": {"path": "x.{format}"}}],
+            "RULES_FILE: rule a: output.path='x.{format}': must contain {inputName}.{inputFormat}",
+        ),
+        (
+            [{"name": "a", "definition": 1, "output": {"dir": "/uploads/in/"}}],
+            "TRIGGER_PREFIX='uploads/in/x/' lies inside the output directory",
+        ),
+    ],
+)
+def test_a_rules_problems_read_like_the_variables(tmp_path, rules, expected):
+    assert expected in refused_rules(tmp_path, rules, TRIGGER_PREFIX="uploads/in/x/")
+
+
+def test_an_unreadable_or_invalid_rules_file_is_refused(tmp_path):
+    from handler.config import ConfigurationError, load_settings
+
+    with pytest.raises(ConfigurationError, match="RULES_FILE='none.json': cannot read"):
+        load_settings({"RULES_FILE": "none.json"}, base_dir=str(tmp_path))
+    (tmp_path / "dup.json").write_text('{"rules": [], "rules": []}')
+    with pytest.raises(ConfigurationError, match="RULES_FILE: duplicate key 'rules'"):
+        load_settings({"RULES_FILE": "dup.json"}, base_dir=str(tmp_path))
+
+
+def test_a_rule_task_file_is_read_from_the_code_root(tmp_path):
+    (tmp_path / "tasks").mkdir()
+    (tmp_path / "tasks" / "hd.json").write_text('{"EncodeConfig": {"Format": "PNG"}}')
+    s = load_with_rules(tmp_path, [{"name": "hd", "image_task_file": "tasks/hd.json"}])
+    assert s.rules[0].settings.image_task == {"EncodeConfig": {"Format": "PNG"}}

@@ -1,9 +1,10 @@
 """The loop proof: the fakes wired together the way the cloud is.
 
 Every object written to the fake COS becomes a trigger event (if it passes the trigger's prefix
-filter, as COS would apply it) and is fed to the real handler; every task the fake MPS accepts
-writes its output object into the fake COS, where MPS would put it. One upload must end with
-exactly one task, and the output's own event must be skipped, not submitted.
+filter, as COS would apply it) and is fed to the real handler; the fake MPS is wired to the fake
+COS, so every task it accepts writes its output object there itself when it finishes, through
+the same put path as an upload (its write fires the trigger). One upload must end with exactly
+one task, and the output's own event must be skipped, not submitted.
 """
 
 from __future__ import annotations
@@ -12,11 +13,16 @@ from collections import deque
 
 import pytest
 
-from autoenhance.cos_events import cos_event, cos_record
-from fakes.harness import WarmContainer
+from fakes.harness import WarmContainer, upload_event
 from handler.config import ConfigurationError
 
 MAX_HOPS = 20  # a loop would keep generating events; a correct system stops after two
+
+
+@pytest.fixture
+def fake_mps(make_fake_mps, fake_cos):
+    """The fake MPS wired to the fake COS, on its own FakeClock (no rate limit)."""
+    return make_fake_mps(cos=fake_cos, rate_limit_per_second=None)
 
 
 class Cloud:
@@ -27,19 +33,16 @@ class Cloud:
         self.outcomes: list[dict] = []
         self.function = WarmContainer(fake_mps, env, region=fake_cos.region)
         fake_cos.backend.on_object_created(self._on_write)
-        self._tasks_seen = 0
 
     def _on_write(self, obj) -> None:
         if obj.bucket in self.trigger_buckets and obj.key.startswith(self.trigger_prefix):
-            self.events.append(
-                cos_event([cos_record(obj.bucket, obj.region, obj.key, size=obj.size, event_time=int(obj.time))])
-            )
+            self.events.append(upload_event(obj))
 
-    def _mps_writes_outputs(self) -> None:
-        for task in self.mps.backend.tasks[self._tasks_seen :]:
-            out = self.mps.backend.output_path_for(task)
-            self.cos.backend.put_object(out.bucket, out.path.lstrip("/"), size=90_000)
-        self._tasks_seen = len(self.mps.backend.tasks)
+    def _let_mps_finish(self) -> None:
+        """Move MPS's clock past every task's processing time; its outputs appear (and trigger)."""
+        backend = self.mps.backend
+        self.mps.clock.advance(backend.waiting_seconds + backend.processing_seconds)
+        backend.finish_due_tasks()
 
     def upload(self, key: str, bucket: str | None = None) -> int:
         """Upload, then run the cloud until nothing moves; returns the number of invocations."""
@@ -50,7 +53,7 @@ class Cloud:
             assert hops <= MAX_HOPS, "the function keeps triggering itself"
             summary = self.function.invoke(self.events.popleft())
             self.outcomes.extend(summary["results"])
-            self._mps_writes_outputs()
+            self._let_mps_finish()
         return hops
 
 
@@ -70,13 +73,16 @@ def test_one_upload_one_task_and_the_output_event_is_skipped(fake_cos, fake_mps,
     assert upload["outcome"] == "submitted" and upload["key"] == "uploads/cat.jpg"
     assert output["outcome"] == "skipped" and "own output" in output["reason"]
     assert output["key"] in fake_cos.backend.objects(fake_cos.bucket)
+    [written] = fake_mps.backend.output_objects()  # the output is MPS's own write
+    assert (written.bucket, written.key, written.content_type) == (fake_cos.bucket, output["key"], "image/jpeg")
 
 
 def test_output_outside_the_trigger_prefix_never_invokes_the_function_again(fake_cos, fake_mps):
     cloud = Cloud(fake_cos, fake_mps, {"TRIGGER_PREFIX": "uploads/"}, (fake_cos.bucket,), "uploads/")
     assert cloud.upload("uploads/cat.jpg") == 1
     assert [o["outcome"] for o in cloud.outcomes] == ["submitted"]
-    assert "enhanced/uploads/cat.jpeg" in fake_cos.backend.objects(fake_cos.bucket)
+    # The function names outputs {inputName}.{inputFormat}.{format}.
+    assert "enhanced/uploads/cat.jpg.jpeg" in fake_cos.backend.objects(fake_cos.bucket)
 
 
 def test_output_bucket_that_also_triggers_the_function_does_not_loop(fake_cos, fake_mps):
@@ -87,6 +93,7 @@ def test_output_bucket_that_also_triggers_the_function_does_not_loop(fake_cos, f
     assert cloud.upload("in/cat.jpg") == 2
     assert len(fake_mps.backend.tasks) == 1
     assert cloud.outcomes[1]["bucket"] == "processed-1250000000" and cloud.outcomes[1]["outcome"] == "skipped"
+    assert [o.bucket for o in fake_mps.backend.output_objects()] == ["processed-1250000000"]
 
 
 def test_many_uploads_each_give_exactly_one_task(fake_cos, fake_mps):
