@@ -134,7 +134,7 @@ def check_project(project: Project, shell: Mapping[str, str], *, built: bool = T
     check = serverless_check(project.doc, lookup, project.root)
     errors, warnings = list(check.errors), list(check.warnings)
     variables, _, _ = deployed_variables(project.doc, lookup)
-    for relative in referenced_files(variables):
+    for relative in referenced_files(variables, project.root):
         if file_inside(project.root, relative) is None:
             errors.append(
                 f"{relative!r} (named by the configuration) must be a relative path inside {project.root}: "
@@ -167,7 +167,7 @@ def _package_problems(project: Project, variables: Mapping[str, str]) -> list[st
         problems.append(
             f"{build} was built for {marker.runtime} but serverless.yml deploys {runtime}: run autoenhance package"
         )
-    if marker.sources != source_digest(project.root, referenced_files(variables)):
+    if marker.sources != source_digest(project.root, referenced_files(variables, project.root)):
         problems.append(
             f"{build} is older than the function's code or the files its configuration names: run autoenhance package"
         )

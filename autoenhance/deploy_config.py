@@ -28,7 +28,7 @@ ENV_REFERENCE = re.compile(r"\$\{env:([A-Za-z_][A-Za-z0-9_]*)\}")
 # replaces serverless.yml's choice rather than adding a second (which the function refuses).
 TASK_SOURCES = ("MPS_IMAGE_TASK", "MPS_IMAGE_TASK_FILE", "MPS_DEFINITION")
 # Variables naming files the function reads from its code root: `package` ships each of them.
-FILE_VARIABLES = ("MPS_IMAGE_TASK_FILE",)
+FILE_VARIABLES = ("MPS_IMAGE_TASK_FILE", "RULES_FILE")
 # What the Framework puts where an embedded ${env:NAME} is unset (a whole-value one drops the key).
 UNSET_EMBEDDED = "undefined"
 
@@ -224,9 +224,24 @@ def _variable_for(via: Mapping[str, str], reference: str, deployed: Mapping[str,
     return None
 
 
-def referenced_files(variables: Mapping[str, str]) -> list[str]:
-    """The files (relative to the code root) the configuration makes the function read."""
-    return [variables[n] for n in FILE_VARIABLES if variables.get(n)]
+def referenced_files(variables: Mapping[str, str], root: Path | None = None) -> list[str]:
+    """The files (relative to the code root) the configuration makes the function read.
+
+    With `root`, the task files RULES_FILE's rules name too (a rules file that cannot be read
+    adds nothing here: the configuration check reports it).
+    """
+    files = [variables[n] for n in FILE_VARIABLES if variables.get(n)]
+    rules_file = variables.get("RULES_FILE")
+    if root is not None and rules_file and file_inside(root, rules_file) is not None:
+        try:
+            doc = json.loads((root / rules_file).read_text(encoding="utf-8"))
+            rules = doc.get("rules") if isinstance(doc, dict) else None
+        except (OSError, ValueError):
+            rules = None
+        for rule in rules if isinstance(rules, list) else []:
+            if isinstance(rule, dict) and isinstance(rule.get("image_task_file"), str):
+                files.append(rule["image_task_file"])
+    return list(dict.fromkeys(files))
 
 
 def file_inside(root: Path, relative: str) -> Path | None:

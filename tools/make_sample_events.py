@@ -46,6 +46,22 @@ SAMPLES = {
     "non-image.json": [cos_record(BUCKET, REGION, "uploads/docs/report.pdf", event_time=T + 30)],
     "delete.json": [cos_record(BUCKET, REGION, "uploads/2026/cat.jpg", "delete", event_time=T + 40)],
     "output-directory-object.json": [cos_record(BUCKET, REGION, "enhanced/uploads/2026/cat.jpg", event_time=T + 50)],
+    # The uploader's own say, in the object's metadata (x-cos-meta-autoenhance), and RULES_FILE's folders:
+    "opt-out-metadata.json": [
+        cos_record(
+            BUCKET,
+            REGION,
+            "uploads/2026/keep-as-is.jpg",
+            event_time=T + 60,
+            metadata={"x-cos-meta-autoenhance": "skip"},
+        )
+    ],
+    "avatar-upload.json": [cos_record(BUCKET, REGION, "uploads/avatars/u123.png", event_time=T + 70)],
+    "product-shot.json": [
+        cos_record(
+            BUCKET, REGION, "uploads/products/shoe.jpg", event_time=T + 80, metadata={"x-cos-meta-purpose": "print"}
+        )
+    ],
 }
 
 

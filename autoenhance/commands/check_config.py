@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import Any
 
 from handler.outputs import guard_prefix, retrigger_warning
 
-from .common import EXIT_OK, deployment, settings
+from .common import EXIT_FAILED, EXIT_OK, UsageError, deployment, settings
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -25,7 +26,27 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "function does, say where each value came from, print the effective task, output location and "
         "filters, and warn about loops.",
     )
+    p.add_argument("--explain", metavar="KEY", help="say which rule an upload of KEY hits and show the exact request")
+    p.add_argument(
+        "--meta", action="append", default=[], metavar="K=V", help="with --explain: an x-cos-meta-K header (repeatable)"
+    )
+    p.add_argument("--size", type=int, default=245_760, help="with --explain: the object's size in bytes")
+    p.add_argument("--content-type", help="with --explain: the object's Content-Type (default: from its extension)")
     p.set_defaults(run=run)
+
+
+def meta_headers(pairs: list[str]) -> dict[str, str]:
+    """--meta K=V options as x-cos-meta-* headers (K may be given with or without the prefix)."""
+    from handler.rules import META_PREFIX
+
+    headers = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise UsageError(f"--meta {pair!r}: must be NAME=VALUE, e.g. --meta autoenhance=skip")
+        name = name.strip().lower()
+        headers[name if name.startswith(META_PREFIX) else META_PREFIX + name] = value
+    return headers
 
 
 def run(args: argparse.Namespace) -> int:
@@ -59,6 +80,13 @@ def run(args: argparse.Namespace) -> int:
         f"MPS endpoint:    {s.endpoint.url}  region: {s.mps_region or '(function region)'}  timeout: {s.http_timeout:g} s"
     )
     print(f"Task fingerprint (part of every SessionId): {s.fingerprint}")
+    if s.rules:
+        print(
+            f"Rules ({env.variables.get('RULES_FILE')}), first match wins; x-cos-meta-autoenhance: skip or a rule's name overrides:"
+        )
+        for n, rule in enumerate(s.rules, 1):
+            print(f"  {n}. {rule.name}: {rule.match.describe()} -> {_action(rule)}")
+        print("  no match -> the task above")
     warnings = list(s.warnings)
     retrigger = retrigger_warning(s)
     if retrigger:
@@ -66,4 +94,40 @@ def run(args: argparse.Namespace) -> int:
     for w in warnings:
         print(f"warning: {w}")
     print("configuration OK (autoenhance check-deploy checks serverless.yml itself)")
+    if args.explain is not None:
+        return _explain(args, s, env.watched_bucket)
     return EXIT_OK
+
+
+def _action(rule: Any) -> str:
+    if rule.settings is None:
+        return f"skip ({rule.skip})"
+    r = rule.settings
+    task = f"template {r.definition}" if r.definition is not None else json.dumps(r.image_task, ensure_ascii=False)
+    where = f"{r.output_bucket or '(own bucket)'}:{r.output_dir}" + (f" path {r.output_path}" if r.output_path else "")
+    return f"{task} to {where}  fingerprint {r.fingerprint}"
+
+
+def _explain(args: argparse.Namespace, s: Any, watched_bucket: str | None) -> int:
+    """One upload of KEY through the function's own decision: its rule, and the request or the reason."""
+    from handler.cos_event import CosUploadRecord, parse_records
+
+    from ..cos_events import cos_event, cos_record
+    from .handler_results import describe_plan
+
+    bucket = watched_bucket or "photos-1250000000"
+    record = cos_record(
+        bucket, "ap-guangzhou", args.explain.lstrip("/"), size=args.size, content_type=args.content_type,
+        metadata=meta_headers(args.meta),
+    )  # fmt: skip
+    [item] = parse_records(cos_event([record]), None, s.region_codes)
+    if not isinstance(item, CosUploadRecord):
+        raise UsageError(f"--explain {args.explain!r}: {item.message}")
+    text, failed = describe_plan(item, s)
+    print(
+        f"\nAn upload of {bucket}/{item.key} ({args.size} bytes, {item.content_type or 'no content type'}"
+        + (", " + ", ".join(f"{k}: {v}" for k, v in item.metadata) if item.metadata else "")
+        + "):"
+    )
+    print(text)
+    return EXIT_FAILED if failed else EXIT_OK

@@ -27,6 +27,13 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.add_argument("--event", choices=["put", "post", "copy", "multipart", "delete"], default="put")
     p.add_argument("--size", type=int, default=245_760, help="object size in bytes")
     p.add_argument("--records", type=int, default=1, metavar="N", help="N records (keys numbered -0001, -0002, ...)")
+    p.add_argument(
+        "--meta",
+        action="append",
+        default=[],
+        metavar="K=V",
+        help="an x-cos-meta-K object header in cosObject.meta (repeatable), e.g. --meta autoenhance=skip",
+    )
     p.add_argument("--out", metavar="FILE", help="write here instead of stdout")
     p.set_defaults(run=run)
 
@@ -46,7 +53,12 @@ def run(args: argparse.Namespace) -> int:
     key = args.key.lstrip("/")
     now = int(time.time())
     keys = [key] if args.records == 1 else [numbered(key, i) for i in range(1, args.records + 1)]
-    event = cos_event([cos_record(args.bucket, region, k, args.event, args.size, now + i) for i, k in enumerate(keys)])
+    from .check_config import meta_headers
+
+    meta = meta_headers(args.meta)
+    event = cos_event(
+        [cos_record(args.bucket, region, k, args.event, args.size, now + i, metadata=meta) for i, k in enumerate(keys)]
+    )
     text = json.dumps(event, indent=2, ensure_ascii=False) + "\n"
     if args.out:
         try:

@@ -89,12 +89,13 @@ def describe_plan(item: Any, settings: Settings) -> tuple[str, bool]:
     from handler.plan import Skip, Submit, plan_record
 
     plan = plan_record(item, settings)
+    rule = f"  rule: {plan.rule}\n" if settings.rules or plan.rule else ""
     if isinstance(plan, Submit):
         request = json.dumps(plan.request, ensure_ascii=False, indent=2).replace("\n", "\n  ")
-        return f"  would call ProcessImage with:\n  {request}", False
+        return f"{rule}  would call ProcessImage with:\n  {request}", False
     if isinstance(plan, Skip):
-        return f"  skipped: {plan.reason}", False
-    return f"  failed: {plan.error_code}: {plan.error}", True
+        return f"{rule}  skipped: {plan.reason}", False
+    return f"{rule}  failed: {plan.error_code}: {plan.error}", True
 
 
 def describe_backfill_counts(summary: dict[str, Any], dry_run: bool) -> str:

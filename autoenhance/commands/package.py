@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
             out,
             python_version_of(runtime),
             bytecode=not args.no_bytecode,
-            files=referenced_files(variables),
+            files=referenced_files(variables, project.root),
             project_root=project.root,
         )
     except PackageError as exc:

@@ -33,7 +33,7 @@ def test_replay_sample_event_prints_a_task_id_and_logs_json_to_stderr(env):
     r = run(env, "replay", "events/put.json")
     assert r.returncode == 0, r.stderr
     assert "submitted  photos-1250000000/uploads/2026/cat.jpg" in r.stdout
-    assert "TaskId " in r.stdout and "session ae1-" in r.stdout
+    assert "TaskId " in r.stdout and "session ae2-" in r.stdout
     assert "1 invocation(s), 1 record(s): 1 submitted, 0 duplicate, 0 skipped, 0 failed" in r.stdout
     [log] = json_lines(r.stderr)
     assert log["outcome"] == "submitted" and log["cold_start"] is True
@@ -67,7 +67,7 @@ def test_replay_a_directory(env):
     runs = json_lines(r.stdout)
     dead_lettered = len((EVENTS / "dead-letter.jsonl").read_text().splitlines())  # one invocation per line
     assert len(runs) == len(list(EVENTS.glob("*.json"))) + dead_lettered
-    assert sum(x["submitted"] for x in runs) == 11 + dead_lettered and sum(x["skipped"] for x in runs) == 3
+    assert sum(x["submitted"] for x in runs) == 13 + dead_lettered and sum(x["skipped"] for x in runs) == 4
 
 
 def test_replay_from_stdin(env):
@@ -103,7 +103,7 @@ def test_dry_run_prints_the_exact_request_and_sends_nothing(env):
     body = r.stdout.split("would call ProcessImage with:\n", 1)[1].split("\n/", 1)[0]
     request = json.loads(body.split("\nevents/")[0])
     assert request["InputInfo"]["CosInputInfo"]["Object"] == "/uploads/2026/cat.jpg"
-    assert request["SessionId"].startswith("ae1-")
+    assert request["SessionId"].startswith("ae2-")
     assert "skipped: not an upload event (cos:ObjectRemove:Delete)" in r.stdout
     assert "dry run: nothing was sent" in r.stdout
     assert not (Path(env["AUTOENHANCE_STATE_DIR"]) / "fake-mps-state.json").exists()
@@ -272,7 +272,7 @@ def test_status_follows_a_replayed_task_to_finish(env):
     progress = lines[: next(i for i, line in enumerate(lines) if line.startswith("Task "))]
     assert progress in (["WAITING", "PROCESSING"], ["PROCESSING"])  # the task ages 3 s; we start within 1-2 s
     assert f"Task {task_id}: FINISH" in r.stdout
-    assert "output photos-1250000000:/enhanced/uploads/2026/cat.jpeg  SUCCESS 100%" in r.stdout
+    assert "output photos-1250000000:/enhanced/uploads/2026/cat.jpg.jpeg  SUCCESS 100%" in r.stdout
 
 
 def test_status_of_an_unknown_task_exits_1(env):

@@ -242,3 +242,20 @@ def test_package_from_another_directory_builds_the_project_and_the_same_bytes(en
     assert digest(first.stdout) == digest(again.stdout)
     records = "".join(p.read_text() for p in (project / "build" / "scf").glob("*.dist-info/RECORD"))
     assert "bin/" not in records and str(SCRIPT.parent) not in records
+
+
+def test_package_ships_the_rules_file_and_the_task_files_its_rules_name(project, env):
+    (project / "tasks").mkdir()
+    (project / "tasks" / "print.json").write_text(json.dumps({"EncodeConfig": {"Format": "PNG"}}))
+    rules = {"rules": [{"name": "print", "match": {"prefix": "uploads/print/"}, "image_task_file": "tasks/print.json"}]}
+    (project / "rules.json").write_text(json.dumps(rules))
+    edit_serverless(project, lambda i: i["environment"]["variables"].update(RULES_FILE="rules.json"))
+    assert check(project).errors == []
+    r = package(env)
+    assert r.returncode == 0, r.stderr
+    build = project / "build" / "scf"
+    assert (build / "rules.json").exists() and (build / "tasks" / "print.json").exists()
+    # A rule's task file that is not there fails the check, and nothing is built.
+    (project / "tasks" / "print.json").unlink()
+    r = package(env)
+    assert r.returncode == 1 and "RULES_FILE: rule print: image_task_file='tasks/print.json': cannot read" in r.stderr

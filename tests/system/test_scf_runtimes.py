@@ -154,7 +154,7 @@ def test_an_upload_becomes_exactly_one_task_with_the_documented_request(containe
     assert task.params["OutputStorage"] == {"Type": "COS", "CosOutputStorage": {"Bucket": BUCKET, "Region": REGION}}
     assert task.params["OutputDir"] == "/enhanced/uploads/2026/"
     assert task.params["ImageTask"] == IMAGE_TASK  # MPS_IMAGE_TASK_FILE, read from the read-only code root
-    assert task.session_id == result["session_id"] and task.session_id.startswith("ae1-")
+    assert task.session_id == result["session_id"] and task.session_id.startswith("ae2-")
     assert len(task.session_id) <= 50
     assert task.region == REGION
     [line] = inv.records_logged()
