@@ -104,7 +104,8 @@ class Checkpoint:
     @classmethod
     def load(cls, path: Path, identity: dict[str, Any]) -> Checkpoint:
         saved = read_checkpoint(path)
-        if {"generation": "", **saved["identity"]} != identity:  # checkpoints from before --resubmit have none
+        # Checkpoints from before --resubmit carry no generation: theirs is the normal run's, "".
+        if {"generation": "", **saved["identity"]} != {"generation": "", **identity}:
             raise ValueError(
                 f"checkpoint {path} is for {saved.get('identity')}, not {identity}: same bucket, region, "
                 "prefix and task configuration needed to resume"

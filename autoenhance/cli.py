@@ -17,7 +17,7 @@ from typing import Any, NoReturn
 
 from handler.config import ConfigurationError
 
-from .commands import backfill, check_config, check_deploy, generate_event, package, replay, status
+from .commands import backfill, check_config, check_deploy, generate_event, package, replay, report, status, usage
 from .commands.common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError
 from .deploy_config import ProjectError
 from .event_files import EventFileError
@@ -32,6 +32,8 @@ COMMANDS = (
     check_config,
     check_deploy,
     status,
+    report,
+    usage,
     backfill,
     package,
 )  # in the order --help lists them

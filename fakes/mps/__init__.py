@@ -11,11 +11,14 @@ official SDK talks to it over real HTTP, with real TC3 signatures (../tc3.py):
     backend.add_credential("FAKEID...", "key", token="tok")
     with FakeMpsServer(backend) as server:
         ...  # HttpProfile(protocol="http", endpoint=server.host)
+
+`MpsBackend(cos=cos_backend)` wires it to a fake COS (../cos): a finished task reads its input
+object there and writes its output object, or finishes FAIL (MpsBackend.finish_due_tasks).
 """
 
 from ..core.clock import FakeClock
-from .backend import MpsBackend
-from .exceptions import MpsError
+from .backend import MpsBackend, TaskOutcome
+from .exceptions import MpsError, TaskFailure
 from .faults import Fault
 from .records import Call, Caller, OutputLocation, Task
 from .responses import Reply
@@ -32,4 +35,6 @@ __all__ = [
     "OutputLocation",
     "Reply",
     "Task",
+    "TaskFailure",
+    "TaskOutcome",
 ]

@@ -4,25 +4,62 @@ No HTTP and no wire format here: fakes/mps/responses.py parses a request, authen
 and calls `process_image` / `describe_image_task_detail` with its JSON parameters; each
 returns the Response fields MPS would send or raises an MpsError (fakes/mps/exceptions.py).
 Tests seed and inspect the state directly (`tasks`, `sessions`, `restore_tasks`, ...).
+
+Wired to a fake COS (`MpsBackend(cos=CosBackend(...))`), a task does to the bucket what MPS
+does when it reaches FINISH: it reads its input object and writes its output object, or
+finishes FAIL when it cannot (see `finish_due_tasks`).
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import random
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlparse
 
 from ..core.backend import ServiceBackend
 from ..core.reply import Reply
-from . import responses, validation
-from .exceptions import RequestLimitExceeded, ResourceNotFound, SessionIdInUse
+from ..cos.exceptions import CosError
+from . import responses, usage, validation
+from .exceptions import (
+    InvalidInput,
+    RequestLimitExceeded,
+    ResourceNotFound,
+    SessionIdInUse,
+    SourceFileError,
+    TaskFailure,
+)
 from .faults import Fault
 from .records import Call, Caller, JsonDict, OutputLocation, Task
 
+if TYPE_CHECKING:
+    from ..cos.backend import CosBackend
+    from ..cos.records import StoredObject
+
 DEDUP_SECONDS = 3 * 24 * 3600  # SessionId de-duplication window (ProcessMedia's documented 3 days)
+# Output format -> (Content-Type, rough bytes per pixel relative to JPEG): sizes an output from its input.
+OUTPUT_FORMATS: Mapping[str, tuple[str, float]] = {
+    "jpeg": ("image/jpeg", 1.0),
+    "jpg": ("image/jpeg", 1.0),
+    "png": ("image/png", 3.0),
+    "webp": ("image/webp", 0.7),
+    "bmp": ("image/bmp", 8.0),
+}
+NON_COS_INPUT_SIZE = 100_000  # a URL/S3/VOD input is never fetched: the output is sized as if it were this
+
+
+@dataclass(frozen=True)
+class TaskOutcome:
+    """What running a finished task did: `failure` None is SUCCESS; `written` is the output object
+    put into the wired COS (None when unwired or failed)."""
+
+    failure: TaskFailure | None = None
+    written: StoredObject | None = None
 
 
 class MpsBackend(ServiceBackend[Call, Fault]):
@@ -33,7 +70,13 @@ class MpsBackend(ServiceBackend[Call, Fault]):
     `latency_seconds` is added to every answer (a network round trip, for benchmarks);
     `rate_clock` is what the rate-limit window runs on: real monotonic time by default, since
     SDK calls are made in real time and a FakeClock that tests never advance must not freeze the
-    window; pass the client's own injected clock when the client also sleeps on it."""
+    window; pass the client's own injected clock when the client also sleeps on it.
+
+    `cos`: a fake COS backend to act on (None: unwired, the fake writes nothing and reports
+    every task SUCCESS). Wired, a task that reaches FINISH reads its input object there
+    and writes its output at `output_path_for(task)` through `CosBackend.put_object`, so the
+    on_object_created callbacks (a COS trigger) see MPS's write as any other upload; when it
+    cannot, it finishes FAIL (`finish_due_tasks` says when and how)."""
 
     def __init__(
         self,
@@ -46,6 +89,7 @@ class MpsBackend(ServiceBackend[Call, Fault]):
         seed: int = 0,
         latency_seconds: float = 0.0,
         rate_clock: Callable[[], float] | None = None,
+        cos: CosBackend | None = None,
     ) -> None:
         super().__init__(clock=clock, latency_seconds=latency_seconds)
         self.rate_limit_per_second = rate_limit_per_second
@@ -59,6 +103,14 @@ class MpsBackend(ServiceBackend[Call, Fault]):
         self._ids = random.Random(seed)
         self._rate_clock: Callable[[], float] = rate_clock or time.monotonic
         self._windows: defaultdict[tuple[str, str], deque[float]] = defaultdict(deque)
+        self.cos = cos
+        # Tasks ProcessImage accepted and not yet run, as a heap of (created_at, seq, task): every
+        # task takes as long, so the earliest created is the next to finish.
+        self._unrun: list[tuple[float, int, Task]] = []
+        self._seq = itertools.count()
+        self._running: set[str] = set()  # TaskIds being run by some thread right now
+        self._outcomes: dict[str, TaskOutcome] = {}
+        self._outputs: list[StoredObject] = []
         self._wire = responses.MpsResponses(self)
 
     # ---- configuration -------------------------------------------------------------------
@@ -78,7 +130,11 @@ class MpsBackend(ServiceBackend[Call, Fault]):
         self.faults.set_rates([(Fault.parse(key), rate) for key, rate in rates.items()], seed, action)
 
     def restore_tasks(self, saved: Iterable[Mapping[str, Any]]) -> None:
-        """Reload tasks saved from `tasks` (dicts of the Task fields), SessionIds included."""
+        """Reload tasks saved from `tasks` (dicts of the Task fields), SessionIds included.
+
+        Their outcome belongs to the process that saved them and was not saved with them: they
+        are never run here (a wired COS sees no write for them) and report SUCCESS when their
+        time comes, as an unwired fake's tasks do."""
         with self._lock:
             for item in saved:
                 task = Task(
@@ -121,33 +177,50 @@ class MpsBackend(ServiceBackend[Call, Fault]):
             window.append(now)
 
     def process_image(self, params: JsonDict, caller: Caller) -> JsonDict:
+        # One reading of the clock per call, running due tasks included: a clock that ticks per
+        # read (tests/clocks.py) keeps the pace the tests sharing it expect.
+        with self._lock:
+            now = self.clock()
+        self._finish_due(now)
         extra = validation.SESSION_FIELDS if self.accept_session_id else None
         validation.validate("ProcessImageRequest", params, extra)
         session_id = str(params.get("SessionId") or "")
         with self._lock:
-            now = self.clock()
             previous = self._by_id.get(self.sessions.get(session_id, "")) if session_id else None
             if previous is not None and now - previous.created_at < DEDUP_SECONDS:
                 raise SessionIdInUse()
             task = Task(self._new_task_id(), session_id, params, now, caller.secret_id, caller.region)
             self._add_task(task)
+            heapq.heappush(self._unrun, (task.created_at, next(self._seq), task))
         return {"TaskId": task.task_id}
 
     def describe_image_task_detail(self, params: JsonDict, caller: Caller) -> JsonDict:
+        # One reading of the clock for both: a task this answer calls FINISH has been run.
+        with self._lock:
+            now = self.clock()
+        self._finish_due(now)
         validation.validate("DescribeImageTaskDetailRequest", params)
         with self._lock:
             task = self._by_id.get(str(params["TaskId"]))
-            now = self.clock()
+            outcome = self._outcomes.get(task.task_id) if task else None
+            running = task is not None and task.task_id in self._running
         if task is None:
             raise ResourceNotFound(f"The task `{params['TaskId']}` does not exist.")
         age = now - task.created_at
-        finished_at = task.created_at + self.waiting_seconds + self.processing_seconds
+        finished_at = self._finish_time(task)
         results: list[JsonDict] = []
+        failure: TaskFailure | None = None
         if age < self.waiting_seconds:
             status = "WAITING"
-        elif now < finished_at:
+        elif now < finished_at or running:
+            # Still running in another thread: MPS says FINISH only once the output is written.
             status = "PROCESSING"
             results = [{"Status": "PROCESSING", "ErrMsg": "", "Message": "", "Progress": 50, "Output": None}]
+        elif outcome is not None and outcome.failure is not None:
+            status, failure = "FINISH", outcome.failure
+            results = [
+                {"Status": "FAIL", "ErrMsg": failure.code, "Message": failure.message, "Progress": 0, "Output": None}
+            ]
         else:
             status = "FINISH"
             out = self.output_path_for(task)
@@ -165,9 +238,9 @@ class MpsBackend(ServiceBackend[Call, Fault]):
         return {
             "TaskType": "WorkflowTask",
             "Status": status,
-            "ErrCode": 0,
-            "ErrMsg": "",
-            "Message": "",
+            "ErrCode": failure.err_code if failure else 0,
+            "ErrMsg": failure.code if failure else "",
+            "Message": failure.message if failure else "",
             "ImageProcessTaskResultSet": results,
             "CreateTime": _iso(task.created_at),
             "FinishTime": _iso(finished_at) if status == "FINISH" else "",
@@ -175,6 +248,50 @@ class MpsBackend(ServiceBackend[Call, Fault]):
             "ImageTask": task.params.get("ImageTask"),
             "InputInfo": task.params.get("InputInfo"),
         }
+
+    def describe_usage_data(self, params: JsonDict, caller: Caller) -> JsonDict:
+        """Per-day counts of this account's tasks (fakes/mps/usage.py has the rules)."""
+        with self._lock:
+            now = self.clock()
+        self._finish_due(now)  # a task that has failed by now is not billed
+        with self._lock:
+            tasks = list(self.tasks)
+        return usage.describe_usage_data(params, tasks, now, self.outcome_of)
+
+    # ---- tasks finishing ----------------------------------------------------------------------
+
+    def finish_due_tasks(self) -> list[Task]:
+        """Run every task that has reached FINISH on the clock and has not run yet, oldest first;
+        returns them.
+
+        Nothing runs in the background: every API call runs the due tasks first (so a
+        DescribeImageTaskDetail that answers FINISH has seen its task's output written), and a
+        test that only moves the clock calls this to let MPS catch up. A task runs once, at the
+        first such call at or after created_at + waiting_seconds + processing_seconds; its
+        FinishTime is that instant, whenever the call comes.
+
+        Wired to a COS, running a task reads its COS input (`CosInputInfo`; a bucket not in that
+        region is no bucket, as at COS's endpoint) and writes the output object at
+        `output_path_for(task)` (key without the leading "/") with `put_object`, sized from the
+        input and typed by its format (OUTPUT_FORMATS), so the on_object_created callbacks fire
+        in the calling thread, with no MPS lock held. A missing, archived or empty input fails
+        the task with SourceFileError; an output bucket missing (or in another region) or a key
+        COS refuses fails it with InvalidInput; a failed task writes nothing. A task whose
+        OutputStorage is not COS, or any task of an unwired fake, succeeds and writes nothing.
+        """
+        with self._lock:
+            now = self.clock()
+        return self._finish_due(now)
+
+    def outcome_of(self, task_id: str) -> TaskOutcome | None:
+        """How the task ended (None: not run yet, or restored)."""
+        with self._lock:
+            return self._outcomes.get(task_id)
+
+    def output_objects(self) -> list[StoredObject]:
+        """The objects this MPS wrote into the wired COS, in the order it wrote them."""
+        with self._lock:
+            return list(self._outputs)
 
     # ---- what MPS would write, and helpers for tests ---------------------------------------
 
@@ -219,6 +336,48 @@ class MpsBackend(ServiceBackend[Call, Fault]):
 
     # ---- internals ---------------------------------------------------------------------------
 
+    def _finish_time(self, task: Task) -> float:
+        return task.created_at + self.waiting_seconds + self.processing_seconds
+
+    def _finish_due(self, now: float) -> list[Task]:
+        with self._lock:
+            due: list[Task] = []
+            while self._unrun and self._finish_time(self._unrun[0][2]) <= now:
+                due.append(heapq.heappop(self._unrun)[2])
+            self._running.update(task.task_id for task in due)
+        error: Exception | None = None
+        for task in due:
+            try:
+                outcome = self._run(task)
+            except Exception as e:  # noqa: BLE001 - a bug of the fake: raised once every due task is recorded
+                outcome, error = TaskOutcome(TaskFailure(f"The fake MPS failed running the task: {e!r}")), error or e
+            with self._lock:
+                self._outcomes[task.task_id] = outcome
+                self._running.discard(task.task_id)
+                if outcome.written is not None:
+                    self._outputs.append(outcome.written)
+        if error is not None:
+            raise error
+        return due
+
+    def _run(self, task: Task) -> TaskOutcome:
+        """Do to the wired COS what MPS does when the task finishes (called with no lock held)."""
+        cos = self.cos
+        storage = _obj(task.params.get("OutputStorage"))
+        if cos is None or (storage and storage.get("Type") != "COS"):
+            return TaskOutcome()
+        info = _obj(task.params.get("InputInfo"))
+        try:
+            if info.get("Type") == "COS":
+                source = _read_input(cos, _obj(info.get("CosInputInfo")))
+                in_size, in_type, in_key = source.size, source.content_type, source.key
+            else:
+                in_size, in_type = NON_COS_INPUT_SIZE, ""
+                in_key = urlparse(_str(_obj(info.get("UrlInputInfo")).get("Url"))).path
+            return TaskOutcome(written=_write_output(cos, task, self.output_path_for(task), in_key, in_size, in_type))
+        except TaskFailure as failure:
+            return TaskOutcome(failure)
+
     def _add_task(self, task: Task) -> None:
         self.tasks.append(task)
         self._by_id[task.task_id] = task
@@ -236,8 +395,56 @@ class MpsBackend(ServiceBackend[Call, Fault]):
         self.tasks.clear()
         self.sessions.clear()
         self._by_id.clear()
+        self._unrun.clear()
+        self._seq = itertools.count()
+        self._running.clear()
+        self._outcomes.clear()
+        self._outputs.clear()
         self._windows.clear()
         self._ids = random.Random(self._seed)
+
+
+def _read_input(cos: CosBackend, source: Mapping[str, object]) -> StoredObject:
+    bucket, region, path = _str(source.get("Bucket")), _str(source.get("Region")), _str(source.get("Object"))
+    where = f"`{path}` in bucket `{bucket}` ({region})"
+    try:
+        if cos.head_bucket(bucket) != region:
+            raise SourceFileError(f"Source file error: {where}: the bucket does not exist in this region.")
+        stored, _ = cos.get_object(bucket, path.lstrip("/"))
+    except CosError as e:
+        raise SourceFileError(f"Source file error: cannot read {where}: {e.code}: {e.message}") from None
+    if stored.size == 0:
+        raise SourceFileError(f"Source file error: {where} is empty, not an image.")
+    return stored
+
+
+def _write_output(
+    cos: CosBackend, task: Task, out: OutputLocation, in_key: str, in_size: int, in_type: str
+) -> StoredObject:
+    where = f"`{out.path}` in bucket `{out.bucket}` ({out.region})"
+    try:
+        found = cos.head_bucket(out.bucket)
+    except CosError:
+        found = None
+    if found != out.region:
+        raise InvalidInput(f"Invalid input: cannot write the output {where}: the output bucket does not exist.")
+    in_ext, out_ext = _extension(in_key), _extension(out.path)
+    content_type = OUTPUT_FORMATS.get(out_ext, (in_type or "application/octet-stream", 1.0))[0]
+    ratio = OUTPUT_FORMATS.get(out_ext, ("", 1.0))[1] / OUTPUT_FORMATS.get(in_ext, ("", 1.0))[1]
+    enhance = _obj(_obj(task.params.get("ImageTask")).get("EnhanceConfig"))
+    # Super-resolution doubles width and height: four times the pixels.
+    scale = 4 if _obj(enhance.get("SuperResolution")).get("Switch") == "ON" else 1
+    try:
+        return cos.put_object(
+            out.bucket, out.path.lstrip("/"), size=max(1, round(in_size * ratio * scale)), content_type=content_type
+        )
+    except (KeyError, ValueError) as e:  # COS refuses the key (too long, empty)
+        raise InvalidInput(f"Invalid input: cannot write the output {where}: {e}") from None
+
+
+def _extension(path: str) -> str:
+    name = path.rpartition("/")[2]
+    return name.rpartition(".")[2].lower() if "." in name else ""
 
 
 def _iso(t: float) -> str:

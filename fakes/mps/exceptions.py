@@ -1,7 +1,8 @@
 """The MPS API errors the fake answers, one class per wire code (`raise SessionIdInUse()`).
 
 Codes and messages follow the API (docs/tencent-cloud.md#errors); fakes/mps/responses.py renders any
-of them as the error envelope `{"Response": {"Error": {"Code", "Message"}, "RequestId"}}`.
+of them as the error envelope `{"Response": {"Error": {"Code", "Message"}, "RequestId"}}`. At the
+end, the TaskFailure classes: why a task finished FAIL, which is no API error (see there).
 """
 
 from __future__ import annotations
@@ -106,3 +107,31 @@ class SessionIdInUse(MpsError):
 
 class ResourceNotFound(MpsError):
     code = "ResourceNotFound"
+
+
+# ---- task failures: not API errors ---------------------------------------------------------------
+#
+# The API call that reports them succeeds: DescribeImageTaskDetail answers a FINISH task whose ErrCode,
+# ErrMsg and Message (and its result's ErrMsg and Message) say why it failed. ErrMsg takes the media-
+# processing error codes (docs/tencent-cloud.md#what-the-fake-mps-does-with-the-bucket); ErrCode is an
+# int the documentation gives no values for, so the numbers are the fake's own.
+
+
+class TaskFailure(ApiError):
+    """Why a task finished FAIL: `code` goes to ErrMsg, `err_code` to ErrCode, `message` to Message."""
+
+    code = "InternalError"
+    err_code = 70000
+    default_message = "Internal service error. Please try again."
+
+
+class SourceFileError(TaskFailure):
+    code = "SourceFileError"
+    err_code = 60000
+    default_message = "Source file error: check that the source file exists and is a readable image."
+
+
+class InvalidInput(TaskFailure):
+    code = "InvalidInput"
+    err_code = 40000
+    default_message = "Invalid input parameter: check the task's parameters."

@@ -43,6 +43,7 @@ SERVICE = "mps"
 ACTIONS: Mapping[str, str] = {
     "ProcessImage": "process_image",
     "DescribeImageTaskDetail": "describe_image_task_detail",
+    "DescribeUsageData": "describe_usage_data",
 }
 MPS_REGIONS = frozenset(
     {

@@ -7,9 +7,10 @@ import requests
 from clocks import VirtualClock
 from repo import load_event
 
+from fakes.cos import CosBackend
 from fakes.harness import CONTEXT, WarmContainer, function_env, start_cos, start_mps
 from fakes.identities import COS_ROLE, MPS_ROLE, OPERATOR
-from fakes.mps import Fault
+from fakes.mps import FakeClock, Fault
 from handler.config import ConfigurationError
 
 
@@ -69,3 +70,13 @@ def test_sleeps_are_recorded_and_go_to_the_injected_clock(fake_mps):
 def test_the_container_fixture_runs_against_the_fake_mps_fixture(container, fake_mps):
     assert container.invoke(load_event("put.json"), limit_ms=10_000)["submitted"] == 1
     assert len(fake_mps.backend.tasks) == 1
+
+
+def test_start_mps_wires_a_running_fake_cos_or_a_bare_backend(fake_cos):
+    with start_mps(cos=fake_cos, clock=FakeClock()) as mps:
+        assert mps.backend.cos is fake_cos.backend
+    bare = CosBackend()
+    with start_mps(cos=bare, clock=FakeClock()) as mps:
+        assert mps.backend.cos is bare
+    with start_mps(clock=FakeClock()) as mps:
+        assert mps.backend.cos is None
