@@ -94,7 +94,9 @@ def main() -> None:
     if args.json:
         print(json.dumps(report))
     else:
-        print(f"warm throughput, {args.records}-record event, median of {args.rounds} rounds (fake MPS, no rate limit):")
+        print(
+            f"warm throughput, {args.records}-record event, median of {args.rounds} rounds (fake MPS, no rate limit):"
+        )
         print(f"  handler      : {report['handler_records_per_s']:6d} records/s")
         print(f"  bare call_json: {report['bare_call_json_per_s']:6d} requests/s")
         print(f"  ratio: {report['ratio']:.2f} (target >= 1.00); new connections per warm event: {connections}")
