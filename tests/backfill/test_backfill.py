@@ -259,7 +259,9 @@ def command(fake_cos, *extra):
 def test_crash_or_ctrl_c_then_resume_misses_nothing_and_duplicates_nothing(make_fake_cos, make_fake_mps, tmp_path, sig):
     fake_mps = make_fake_mps(rate_limit_per_second=None, latency_seconds=0.02)
     fake_cos = make_fake_cos()
-    keys = [f"p/{i:03d}.jpg" for i in range(120)]
+    # 240 objects at 40/s: about 5 s still to go when the signal lands after 40, however slow the
+    # machine is to start the command (the wait below has no deadline it must meet).
+    keys = [f"p/{i:03d}.jpg" for i in range(240)]
     seed(fake_cos, keys)
     env = live_env(fake_cos, fake_mps, tmp_path)
     cp = tmp_path / "cp.json"
@@ -271,8 +273,8 @@ def test_crash_or_ctrl_c_then_resume_misses_nothing_and_duplicates_nothing(make_
         stderr=subprocess.PIPE,
         text=True,
     )
-    deadline = time.monotonic() + 30
-    while len(fake_mps.backend.tasks) < 40 and time.monotonic() < deadline:
+    deadline = time.monotonic() + 120  # a guard against a hung command, not a speed requirement
+    while len(fake_mps.backend.tasks) < 40 and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.02)
     proc.send_signal(sig)
     out, _ = proc.communicate(timeout=30)
