@@ -62,6 +62,13 @@ SAMPLES = {
             BUCKET, REGION, "uploads/products/shoe.jpg", event_time=T + 80, metadata={"x-cos-meta-purpose": "print"}
         )
     ],
+    # The uploader deleted the object at once and COS delivered both in one event: the function
+    # submits the upload (it never looks in the bucket) and skips the delete; MPS then finds no
+    # input and the task fails with SourceFileError (the demo report's failure).
+    "deleted-before-processing.json": [
+        cos_record(BUCKET, REGION, "uploads/2026/tmp-upload.jpg", event_time=T + 90),
+        cos_record(BUCKET, REGION, "uploads/2026/tmp-upload.jpg", "delete", event_time=T + 90),
+    ],
 }
 
 

@@ -180,7 +180,8 @@ def _backfill_target(args: argparse.Namespace, region: str, since: Any) -> int:
     settings()
     from fakes.identities import COS_ROLE
 
-    with embedded_mps() as mps, embedded_cos(args.bucket, region, args.prefix, args.demo_objects) as cos:
+    # One account: the MPS reads the demo bucket the backfill lists.
+    with embedded_cos(args.bucket, region, args.prefix, args.demo_objects) as cos, embedded_mps(cos=cos.backend) as mps:
         print(
             f"embedded fakes: MPS {mps.url}, COS {cos.url} holding {args.demo_objects} demo objects "
             "(use --live for your real bucket)",

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Callable
+from typing import Any
 
 from ..event_files import SourcedEvent, read_events
 from ..local.credentials import require_live_credentials
-from ..local.fake_cloud import embedded_mps
+from ..local.fake_cloud import embedded_mps, mirror_event
 from ..local.preflight import require_reachable
 from .common import EXIT_FAILED, EXIT_OK, UsageError, deployment, print_json, settings
 from .handler_results import Tally, describe_invocation, describe_plan, invocation_json, invoke
@@ -62,9 +64,13 @@ def run(args: argparse.Namespace) -> int:
         config = settings()  # refuse a bad configuration before sending anything
         require_reachable(config.endpoint.url)  # fail in seconds, not after a minute of retries
         return _invoke_all(events, args.repeat, args.json, "live MPS")
-    settings()
-    with embedded_mps(fresh=args.fresh) as server:
-        return _invoke_all(events, args.repeat, args.json, f"embedded fake MPS at {server.url}")
+    config = settings()
+    with embedded_mps(fresh=args.fresh) as mps:
+
+        def as_cos_had_it(event: Any) -> None:
+            mirror_event(mps.cos, event, config)  # the bucket as COS had it when it sent the event
+
+        return _invoke_all(events, args.repeat, args.json, f"embedded fake MPS at {mps.url}", as_cos_had_it)
 
 
 def _dry_run(events: list[SourcedEvent]) -> int:
@@ -88,21 +94,37 @@ def _dry_run(events: list[SourcedEvent]) -> int:
     return EXIT_FAILED if failed else EXIT_OK
 
 
-def _invoke_all(events: list[SourcedEvent], repeat: int, as_json: bool, target: str) -> int:
+def _invoke_all(
+    events: list[SourcedEvent],
+    repeat: int,
+    as_json: bool,
+    target: str,
+    before_delivery: Callable[[Any], None] | None = None,
+) -> int:
     from ..local.scf import patched_environ
 
     env = deployment()  # its notes (unset ${env:...}) are check-config's to show: stderr is the function's log
     # The function reads os.environ: give it serverless.yml's variables the shell does not set itself.
     with patched_environ({k: v for k, v in env.variables.items() if k not in os.environ}):
-        return _invoke_each(events, repeat, as_json, target)
+        return _invoke_each(events, repeat, as_json, target, before_delivery)
 
 
-def _invoke_each(events: list[SourcedEvent], repeat: int, as_json: bool, target: str) -> int:
+def _invoke_each(
+    events: list[SourcedEvent],
+    repeat: int,
+    as_json: bool,
+    target: str,
+    before_delivery: Callable[[Any], None] | None = None,
+) -> int:
+    """`before_delivery(event)` runs once per event before its first delivery (redeliveries find the
+    bucket as the first one left it)."""
     from handler.index import reset_container
 
     reset_container()  # a fresh container: cold start on the first invocation
     tally = Tally()
     for sourced in events:
+        if before_delivery is not None:
+            before_delivery(sourced.event)
         for attempt in range(1, repeat + 1):
             invocation = invoke(sourced.event)
             tally.add(invocation)

@@ -82,8 +82,8 @@ def run(args: argparse.Namespace) -> int:
         require_reachable(settings().endpoint.url)
         return _usage(args, first, last, "live MPS")
     settings()
-    with embedded_mps() as server:
-        return _usage(args, first, last, f"embedded fake MPS at {server.url}")
+    with embedded_mps() as mps:
+        return _usage(args, first, last, f"embedded fake MPS at {mps.url}")
 
 
 def _usage(args: argparse.Namespace, since: dt.date, until: dt.date, target: str) -> int:

@@ -22,7 +22,6 @@ from .records import Call, ListResult, ObjectCreated, StoredObject
 from .store import (
     ARCHIVED,
     DEFAULT_CONTENT_TYPE,
-    MAX_KEY_BYTES,
     MAX_KEYS,
     REGION,
     STORAGE_CLASSES,
@@ -31,6 +30,7 @@ from .store import (
     bucket_name_problem,
     md5_etag,
     normalized_metadata,
+    object_key_problem,
     page,
     quoted,
 )
@@ -179,8 +179,9 @@ class CosBackend(ServiceBackend[Call, CosFault]):
             raise ValueError(f"size={size} but the body has {len(body)} bytes")
         if size is not None and size < 0:
             raise ValueError("size must be >= 0")
-        if not key or len(key.encode("utf-8")) > MAX_KEY_BYTES:
-            raise ValueError(f"object keys are 1 to {MAX_KEY_BYTES} UTF-8 bytes")
+        key_problem = object_key_problem(key)
+        if key_problem:
+            raise ValueError(key_problem)
         if storage_class not in STORAGE_CLASSES:
             raise ValueError(f"unknown storage class {storage_class!r}")
         stored_body = bytes(body) if body or not size else None

@@ -162,6 +162,13 @@ def bucket_name_problem(bucket: str, region: str) -> str:
     return ""
 
 
+def object_key_problem(key: str) -> str:
+    """Why COS refuses `key` as an object key ("" when it takes it)."""
+    if not key or len(key.encode("utf-8")) > MAX_KEY_BYTES:
+        return f"object keys are 1 to {MAX_KEY_BYTES} UTF-8 bytes"
+    return ""
+
+
 def etag_of(key: str, entry: Entry) -> str:
     if entry.etag is not None:
         return entry.etag

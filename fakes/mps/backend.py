@@ -8,6 +8,9 @@ Tests seed and inspect the state directly (`tasks`, `sessions`, `restore_tasks`,
 Wired to a fake COS (`MpsBackend(cos=CosBackend(...))`), a task does to the bucket what MPS
 does when it reaches FINISH: it reads its input object and writes its output object, or
 finishes FAIL when it cannot (see `finish_due_tasks`).
+
+`saved_tasks` / `restore_tasks` carry the tasks, SessionIds and outcomes from one backend to
+another (the embedded fake's state file between CLI runs).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from urllib.parse import quote, urlparse
 from ..core.backend import ServiceBackend
 from ..core.reply import Reply
 from ..cos.exceptions import CosError
+from ..cos.store import object_key_problem
 from . import responses, usage, validation
 from .exceptions import (
     InvalidInput,
@@ -50,6 +54,7 @@ OUTPUT_FORMATS: Mapping[str, tuple[str, float]] = {
     "webp": ("image/webp", 0.7),
     "bmp": ("image/bmp", 8.0),
 }
+WAITING_SECONDS, PROCESSING_SECONDS = 1.0, 2.0  # a task's default time in each status before FINISH
 NON_COS_INPUT_SIZE = 100_000  # a URL/S3/VOD input is never fetched: the output is sized as if it were this
 
 
@@ -84,8 +89,8 @@ class MpsBackend(ServiceBackend[Call, Fault]):
         clock: Callable[[], float] | None = None,
         rate_limit_per_second: float | None = 20,
         accept_session_id: bool = True,
-        waiting_seconds: float = 1.0,
-        processing_seconds: float = 2.0,
+        waiting_seconds: float = WAITING_SECONDS,
+        processing_seconds: float = PROCESSING_SECONDS,
         seed: int = 0,
         latency_seconds: float = 0.0,
         rate_clock: Callable[[], float] | None = None,
@@ -110,6 +115,7 @@ class MpsBackend(ServiceBackend[Call, Fault]):
         self._seq = itertools.count()
         self._running: set[str] = set()  # TaskIds being run by some thread right now
         self._outcomes: dict[str, TaskOutcome] = {}
+        self._restored: set[str] = set()  # TaskIds restore_tasks added: never run here
         self._outputs: list[StoredObject] = []
         self._wire = responses.MpsResponses(self)
 
@@ -130,11 +136,13 @@ class MpsBackend(ServiceBackend[Call, Fault]):
         self.faults.set_rates([(Fault.parse(key), rate) for key, rate in rates.items()], seed, action)
 
     def restore_tasks(self, saved: Iterable[Mapping[str, Any]]) -> None:
-        """Reload tasks saved from `tasks` (dicts of the Task fields), SessionIds included.
+        """Reload tasks (dicts of the Task fields, as `saved_tasks` gives them), SessionIds included.
 
-        Their outcome belongs to the process that saved them and was not saved with them: they
-        are never run here (a wired COS sees no write for them) and report SUCCESS when their
-        time comes, as an unwired fake's tasks do."""
+        They are never run here: they ran, or were decided, against the COS of the backend that
+        saved them, so a wired COS sees no write for them. An item's "outcome" (see
+        `saved_tasks`) is what the task reports once its time comes, FAIL included; an item
+        without one (state saved before outcomes were, or `vars(task)`) reports SUCCESS, as an
+        unwired fake's tasks do."""
         with self._lock:
             for item in saved:
                 task = Task(
@@ -146,6 +154,35 @@ class MpsBackend(ServiceBackend[Call, Fault]):
                     str(item.get("region") or ""),
                 )
                 self._add_task(task)
+                self._restored.add(task.task_id)
+                outcome = _outcome_from_json(item.get("outcome"))
+                if outcome is not None:
+                    self._outcomes[task.task_id] = outcome
+
+    def saved_tasks(self) -> list[JsonDict]:
+        """Every task as a JSON-ready dict that `restore_tasks` takes: the Task fields, and the
+        task's "outcome" as DescribeImageTaskDetail will report it ({"Status": "SUCCESS"} or
+        {"Status": "FAIL", "ErrCode", "ErrMsg", "Message"}).
+
+        A task that has run keeps how it ended. One this backend accepted and has not run yet
+        is decided now against the wired COS, as `finish_due_tasks` would run it with the
+        bucket as it is, but nothing is written: whoever restores it never runs it, and this
+        backend's COS is the only one that held its input. A restored task keeps what it was
+        restored with, or stays without an outcome (this COS never held its input)."""
+        with self._lock:
+            tasks = list(self.tasks)
+            outcomes = dict(self._outcomes)
+            restored = set(self._restored)
+        saved = []
+        for task in tasks:
+            item: JsonDict = dict(vars(task))
+            outcome = outcomes.get(task.task_id)
+            if outcome is None and task.task_id not in restored:
+                outcome = self._run(task, write=False)
+            if outcome is not None:
+                item["outcome"] = _outcome_json(outcome)
+            saved.append(item)
+        return saved
 
     # ---- the wire (fakes/mps/responses.py) -------------------------------------------------
 
@@ -284,7 +321,8 @@ class MpsBackend(ServiceBackend[Call, Fault]):
         return self._finish_due(now)
 
     def outcome_of(self, task_id: str) -> TaskOutcome | None:
-        """How the task ended (None: not run yet, or restored)."""
+        """How the task ended (None: not run yet, or restored without an outcome). A task restored
+        with one has it from the start, whatever its age."""
         with self._lock:
             return self._outcomes.get(task_id)
 
@@ -360,8 +398,9 @@ class MpsBackend(ServiceBackend[Call, Fault]):
             raise error
         return due
 
-    def _run(self, task: Task) -> TaskOutcome:
-        """Do to the wired COS what MPS does when the task finishes (called with no lock held)."""
+    def _run(self, task: Task, write: bool = True) -> TaskOutcome:
+        """Do to the wired COS what MPS does when the task finishes (called with no lock held);
+        `write=False` decides the same outcome and writes nothing."""
         cos = self.cos
         storage = _obj(task.params.get("OutputStorage"))
         if cos is None or (storage and storage.get("Type") != "COS"):
@@ -374,7 +413,8 @@ class MpsBackend(ServiceBackend[Call, Fault]):
             else:
                 in_size, in_type = NON_COS_INPUT_SIZE, ""
                 in_key = urlparse(_str(_obj(info.get("UrlInputInfo")).get("Url"))).path
-            return TaskOutcome(written=_write_output(cos, task, self.output_path_for(task), in_key, in_size, in_type))
+            out = self.output_path_for(task)
+            return TaskOutcome(written=_write_output(cos, task, out, in_key, in_size, in_type, write))
         except TaskFailure as failure:
             return TaskOutcome(failure)
 
@@ -399,6 +439,7 @@ class MpsBackend(ServiceBackend[Call, Fault]):
         self._seq = itertools.count()
         self._running.clear()
         self._outcomes.clear()
+        self._restored.clear()
         self._outputs.clear()
         self._windows.clear()
         self._ids = random.Random(self._seed)
@@ -419,8 +460,8 @@ def _read_input(cos: CosBackend, source: Mapping[str, object]) -> StoredObject:
 
 
 def _write_output(
-    cos: CosBackend, task: Task, out: OutputLocation, in_key: str, in_size: int, in_type: str
-) -> StoredObject:
+    cos: CosBackend, task: Task, out: OutputLocation, in_key: str, in_size: int, in_type: str, write: bool = True
+) -> StoredObject | None:
     where = f"`{out.path}` in bucket `{out.bucket}` ({out.region})"
     try:
         found = cos.head_bucket(out.bucket)
@@ -428,6 +469,11 @@ def _write_output(
         found = None
     if found != out.region:
         raise InvalidInput(f"Invalid input: cannot write the output {where}: the output bucket does not exist.")
+    if not write:
+        key_problem = object_key_problem(out.path.lstrip("/"))
+        if key_problem:
+            raise InvalidInput(f"Invalid input: cannot write the output {where}: {key_problem}")
+        return None
     in_ext, out_ext = _extension(in_key), _extension(out.path)
     content_type = OUTPUT_FORMATS.get(out_ext, (in_type or "application/octet-stream", 1.0))[0]
     ratio = OUTPUT_FORMATS.get(out_ext, ("", 1.0))[1] / OUTPUT_FORMATS.get(in_ext, ("", 1.0))[1]
@@ -440,6 +486,35 @@ def _write_output(
         )
     except (KeyError, ValueError) as e:  # COS refuses the key (too long, empty)
         raise InvalidInput(f"Invalid input: cannot write the output {where}: {e}") from None
+
+
+_FAILURES: dict[str, type[TaskFailure]] = {cls.code: cls for cls in (TaskFailure, SourceFileError, InvalidInput)}
+
+
+def _outcome_json(outcome: TaskOutcome) -> JsonDict:
+    failure = outcome.failure
+    if failure is None:
+        return {"Status": "SUCCESS"}
+    return {"Status": "FAIL", "ErrCode": failure.err_code, "ErrMsg": failure.code, "Message": failure.message}
+
+
+def _outcome_from_json(saved: object) -> TaskOutcome | None:
+    """A saved outcome back (None when there is none to read: the task reports SUCCESS)."""
+    if not isinstance(saved, dict):
+        return None
+    if saved.get("Status") == "SUCCESS":
+        return TaskOutcome()
+    if saved.get("Status") != "FAIL":
+        return None
+    code = _str(saved.get("ErrMsg")) or TaskFailure.code
+    cls = _FAILURES.get(code)
+    if cls is None:  # a code this fake no longer raises: keep it as saved
+        cls = type(f"TaskFailure_{code}", (TaskFailure,), {"code": code})
+    failure = cls(_str(saved.get("Message")))
+    err_code = saved.get("ErrCode")
+    if isinstance(err_code, int) and not isinstance(err_code, bool):
+        failure.err_code = err_code
+    return TaskOutcome(failure)
 
 
 def _extension(path: str) -> str:

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 from clocks import VirtualClock
-from repo import SCRIPT, user_env
+from repo import ROOT, SCRIPT, user_env
 from repo import autoenhance as run
 
 from autoenhance.cos_events import cos_event, cos_record
@@ -516,6 +516,138 @@ def test_the_embedded_demo_replay_then_report(env, tmp_path):
     assert "uploads/2026/cat.jpg" in r.stdout and "skipped" in r.stdout
     assert "success" in r.stdout or "pending" in r.stdout  # the fake's task takes 3 s to finish
     assert (Path(env["AUTOENHANCE_STATE_DIR"]) / "report.state.jsonl").exists()
+
+
+DELETED = "uploads/2026/tmp-upload.jpg"  # events/deleted-before-processing.json: put, then deleted at once
+
+
+def test_the_embedded_demo_report_shows_the_upload_deleted_before_processing_failed(env, tmp_path):
+    """README's demo, as a user types it: `replay events/ 2> log.jsonl`, then `report log.jsonl`, two
+    processes. The report's embedded fake is settled (its clock a task's 3 s ahead), so every task
+    reads FINISH however soon the report follows the replay: nothing here waits or reads the wall clock."""
+    log = tmp_path / "log.jsonl"
+    with open(log, "w", encoding="utf-8") as stderr:
+        replayed = subprocess.run(
+            [str(SCRIPT), "replay", "events/"], env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=stderr,
+            text=True, timeout=60, check=False,
+        )  # fmt: skip
+    assert replayed.returncode == 0, log.read_text(encoding="utf-8")  # the function did its part
+
+    r = run(env, "report", str(log), "--json")
+    assert r.returncode == 1, r.stderr
+    *rows, summary = [json.loads(line) for line in r.stdout.splitlines()]
+    [failed] = [row for row in rows if row["result"] == "failed"]
+    assert (failed["key"], failed["outcome"], failed["status"]) == (DELETED, "submitted", "FINISH")
+    assert failed["error_code"] == "SourceFileError" and failed["mps_errcode"] == "60000"
+    assert f"cannot read `/{DELETED}`" in failed["error"] and "NoSuchKey" in failed["error"]
+    [delete] = [row for row in rows if row["key"] == DELETED and row is not failed]
+    assert (delete["outcome"], delete["result"]) == ("skipped", "skipped")
+    tasks = [row for row in rows if row["task_id"]]
+    assert {row["result"] for row in tasks if row is not failed} == {"success"} and len(tasks) > 10
+    assert summary["failed"] == 1 and summary["error_codes"] == {"SourceFileError": 1}
+
+    [listed] = summary["resubmit"]
+    lines = Path(listed["file"]).read_text(encoding="utf-8").splitlines()
+    assert lines[0] == f"# bucket={BUCKET} region={REGION}"
+    assert [line for line in lines if not line.startswith("#")] == [DELETED]
+
+    text = run(env, "report", str(log))
+    assert text.returncode == 1
+    assert f"  failed    FINISH     {BUCKET}/{DELETED}  rule -" in text.stdout
+    assert "SourceFileError: Source file error: cannot read" in text.stdout
+    assert f"resubmit 1 key(s) of {BUCKET} listed in" in text.stdout
+
+
+def test_the_embedded_bucket_holds_what_each_event_names(env, tmp_path):
+    """Buckets are created as the events name them, in their regions: a generated event's other bucket works too."""
+    elsewhere = tmp_path / "elsewhere.json"
+    elsewhere.write_text(json.dumps(cos_event([cos_record("other-1250000001", "ap-shanghai", "in/a.jpg")])))
+    log = tmp_path / "log.jsonl"
+    replayed = run(env, "replay", str(elsewhere), "events/put.json")
+    assert replayed.returncode == 0, replayed.stderr
+    log.write_text(replayed.stderr, encoding="utf-8")
+    r = run(env, "report", str(log), "--json")
+    assert r.returncode == 0, r.stdout
+    *rows, _ = [json.loads(line) for line in r.stdout.splitlines()]
+    assert [(row["bucket"], row["region"], row["result"]) for row in rows] == [
+        ("other-1250000001", "ap-shanghai", "success"),
+        (BUCKET, REGION, "success"),
+    ]
+
+
+def test_a_state_file_from_before_outcomes_still_loads(env, tmp_path):
+    """Tasks saved without an outcome report SUCCESS, as they did, and are saved again without one:
+    no COS of a later run held their input, so none decides it."""
+    from autoenhance.local.fake_cloud import state_file
+    from autoenhance.local.scf import patched_environ
+
+    with patched_environ({"AUTOENHANCE_STATE_DIR": env["AUTOENHANCE_STATE_DIR"]}):
+        path = state_file()
+    [old] = seed_tasks_saved(1, created_at=time.time() - 60)
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps({"tasks": [old]}), encoding="utf-8")
+
+    status = run(env, "status", old["task_id"])
+    assert status.returncode == 0, status.stdout
+    assert f"Task {old['task_id']}: FINISH" in status.stdout and "SUCCESS 100%" in status.stdout
+    log = tmp_path / "log.jsonl"
+    log.write_text(json.dumps(record(key="uploads/0.jpg", task_id=old["task_id"])) + "\n", encoding="utf-8")
+    r = run(env, "report", str(log), "--json")
+    assert r.returncode == 0, r.stdout
+    assert json.loads(r.stdout.splitlines()[0])["result"] == "success"
+    assert json.loads(path.read_text(encoding="utf-8"))["tasks"] == [old]
+
+
+def seed_tasks_saved(count: int, created_at: float) -> list[dict[str, Any]]:
+    """Tasks as the embedded fake's state file held them before outcomes were saved."""
+    from fakes.identities import MPS_ROLE
+
+    return [
+        {
+            "task_id": f"OLD{i:06d}" + "x" * 55,
+            "session_id": f"s-old-{i}",
+            "params": {
+                "InputInfo": {
+                    "Type": "COS",
+                    "CosInputInfo": {"Bucket": BUCKET, "Region": REGION, "Object": f"/uploads/{i}.jpg"},
+                },
+                "ImageTask": {"EncodeConfig": {"Format": "JPEG"}},
+            },
+            "created_at": created_at,
+            "secret_id": MPS_ROLE.secret_id,
+            "region": REGION,
+        }
+        for i in range(count)
+    ]
+
+
+def test_mirror_event_puts_and_deletes_in_record_order(tmp_path):
+    """What replay puts into the embedded COS before each event, read back through the COS SDK."""
+    from autoenhance.local.fake_cloud import mirror_event
+    from handler.config import load_settings
+
+    config = load_settings({"OUTPUT_BUCKET": "processed-1250000000", "OUTPUT_REGION": REGION})
+    meta = {"x-cos-meta-purpose": "print"}
+    with start_cos() as cos:
+        client = cos.client(retry=0)
+        event = cos_event(
+            [
+                cos_record(BUCKET, REGION, "in/kept.jpg", size=1234, etag="abc123", metadata=meta),
+                cos_record(BUCKET, REGION, "in/gone.jpg"),
+                cos_record(BUCKET, REGION, "in/gone.jpg", "delete"),
+                cos_record(BUCKET, REGION, "in/never.jpg", "delete"),  # nothing to delete: no error
+                cos_record("shanghai-1250000000", "ap-shanghai", "in/b.png", content_type="image/png"),
+            ]
+        )
+        mirror_event(cos.backend, event, config)
+        mirror_event(cos.backend, {"not": "an event"}, config)  # the function's to refuse
+        head = client.head_object(Bucket=BUCKET, Key="in/kept.jpg")
+        assert (head["Content-Length"], head["ETag"], head["Content-Type"]) == ("1234", '"abc123"', "image/jpeg")
+        assert head["x-cos-meta-purpose"] == "print"
+        assert [o["Key"] for o in client.list_objects(Bucket=BUCKET).get("Contents", [])] == ["in/kept.jpg"]
+        assert cos.backend.head_bucket("shanghai-1250000000") == "ap-shanghai"
+        assert cos.backend.head_object("shanghai-1250000000", "in/b.png").content_type == "image/png"
+        assert cos.backend.head_bucket("processed-1250000000") == REGION  # the deployment's output bucket
 
 
 def test_ctrl_c_exits_130_with_the_state_flushed_and_resume_finishes(tmp_path):

@@ -323,6 +323,63 @@ def test_restored_tasks_never_run_here(make_fake_mps: Callable[..., FakeMps], fa
     assert keys(fake_cos) == []
 
 
+def test_saved_tasks_carry_each_outcome_and_restored_tasks_report_it(
+    make_fake_mps: Callable[..., FakeMps], make_fake_cos: Callable[..., FakeCos], fake_cos: FakeCos
+) -> None:
+    first = make_fake_mps(cos=fake_cos, rate_limit_per_second=None)
+    upload(fake_cos, "uploads/ran.png")
+    ran = Mps(first).submit(request({"InputInfo.CosInputInfo.Object": "/uploads/ran.png"}))
+    first.clock.advance(3.0)
+    assert Mps(first).detail(ran).Status == "FINISH"  # it ran: its output is written
+    fake_cos.client(retry=0).delete_object(Bucket=BUCKET, Key="uploads/ran.png")  # how it ended stays
+    upload(fake_cos)
+    ok = Mps(first).submit(request())
+    gone = Mps(first).submit(request({"InputInfo.CosInputInfo.Object": "/uploads/gone.png"}))
+    no_bucket = Mps(first).submit(request({"OutputStorage.CosOutputStorage.Bucket": "missing-1250000000"}))
+    written = keys(fake_cos)
+
+    saved = json.loads(json.dumps(first.backend.saved_tasks()))  # through JSON, as the state file holds it
+    outcomes = {item["task_id"]: item["outcome"] for item in saved}
+    assert outcomes[ran] == outcomes[ok] == {"Status": "SUCCESS"}
+    assert outcomes[gone]["Status"] == "FAIL" and outcomes[gone]["ErrMsg"] == "SourceFileError"
+    assert outcomes[gone]["ErrCode"] == 60000 and "/uploads/gone.png" in outcomes[gone]["Message"]
+    assert (outcomes[no_bucket]["Status"], outcomes[no_bucket]["ErrMsg"]) == ("FAIL", "InvalidInput")
+    assert keys(fake_cos) == written and len(first.backend.output_objects()) == 1  # deciding wrote nothing
+
+    elsewhere = make_fake_cos()  # another process's COS: it never held these inputs
+    second = make_fake_mps(cos=elsewhere, rate_limit_per_second=None)
+    second.backend.restore_tasks(saved)
+    assert Mps(second).detail(gone).Status == "WAITING"  # the failure shows only at FINISH, as before
+    second.clock.advance(6.0)
+    assert second.backend.finish_due_tasks() == []
+    detail = Mps(second).detail(gone)
+    assert (detail.Status, detail.ErrMsg, detail.ErrCode) == ("FINISH", "SourceFileError", 60000)
+    assert detail.Message == outcomes[gone]["Message"]
+    [result] = detail.ImageProcessTaskResultSet
+    assert (result.Status, result.ErrMsg, result.Output) == ("FAIL", "SourceFileError", None)
+    assert Mps(second).detail(no_bucket).ErrMsg == "InvalidInput"
+    for task_id in (ran, ok):
+        assert Mps(second).detail(task_id).ImageProcessTaskResultSet[0].Status == "SUCCESS"
+    assert keys(elsewhere) == []
+    assert json.loads(json.dumps(second.backend.saved_tasks())) == saved  # saved again, unchanged
+
+
+def test_tasks_restored_without_an_outcome_report_success_and_are_saved_without_one(
+    make_fake_mps: Callable[..., FakeMps], fake_cos: FakeCos
+) -> None:
+    first = make_fake_mps(rate_limit_per_second=None)
+    task_id = Mps(first).submit(request())
+    older = [vars(t) for t in first.backend.tasks]  # a state file from before outcomes were saved
+
+    second = make_fake_mps(cos=fake_cos, rate_limit_per_second=None)  # its COS lacks the input
+    second.backend.restore_tasks(older)
+    second.clock.advance(3.0)
+    detail = Mps(second).detail(task_id)
+    assert (detail.Status, detail.ImageProcessTaskResultSet[0].Status) == ("FINISH", "SUCCESS")
+    [saved] = second.backend.saved_tasks()
+    assert "outcome" not in saved and saved == older[0]
+
+
 def test_reset_forgets_outcomes_and_unrun_tasks(wired: FakeMps, fake_cos: FakeCos) -> None:
     upload(fake_cos)
     Mps(wired).submit(request())
