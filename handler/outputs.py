@@ -69,14 +69,18 @@ MPS_VARIABLES = (
 )
 
 
+def split_file_name(filename: str) -> tuple[str, str]:
+    """'a.b.jpg' -> ('a.b', 'jpg'); 'photo' -> ('photo', ''): MPS's {inputName} and {inputFormat}."""
+    stem, dot, extension = filename.rpartition(".")
+    return (stem, extension) if dot else (filename, "")
+
+
 def render_output_name(template: str, filename: str) -> str:
     """The OutputPath to send for a source named `filename`: every variable but {format} filled in.
 
     `{inputName}.{inputFormat}` is the file name itself (so `photo`, without an extension, stays `photo`).
     """
-    stem, dot, extension = filename.rpartition(".")
-    if not dot:
-        stem, extension = filename, ""
+    stem, extension = split_file_name(filename)
     rendered = template.replace(SOURCE_NAME, "\0")
     rendered = rendered.replace("{inputName}", stem).replace("{inputFormat}", extension)
     return rendered.replace("\0", filename)
@@ -133,7 +137,7 @@ def predicted_output_key(bucket: str, region: str, key: str, s: OutputSettings) 
         where = output_location(bucket, region, key, s)
     except UnsafeKeyError:
         return None
-    extension = posixpath.basename(key).rpartition(".")[2] if "." in posixpath.basename(key) else ""
+    extension = split_file_name(posixpath.basename(key))[1]
     fmt = str((s.image_task.get("EncodeConfig") or {}).get("Format") or extension).lower()
     rendered = (where.output_path or "").replace("{format}", fmt)
     path = rendered if rendered.startswith("/") else where.output_dir + rendered

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import posixpath
 from typing import Any, NamedTuple, Union
 
 from .config import Rule, Settings
 from .cos_event import CosUploadRecord, RecordError
 from .outputs import UnsafeKeyError, guard_prefix, is_own_output, output_location, writes_next_to_sources
-from .rules import CONTROL_HEADER, OPT_OUT
+from .rules import CONTROL_HEADER, OPT_OUT, extension_of
 
 SESSION_ID_PREFIX = "ae2-"  # bump the digit if the recipe below ever changes
 SESSION_ID_MAX = 50  # MPS: SessionId is at most 50 characters (docs/tencent-cloud.md#sessionid)
@@ -54,7 +53,7 @@ def skip_reason(record: CosUploadRecord, settings: Settings) -> str | None:
     for own in settings.every_output():  # an output of any rule is the function's own
         if is_own_output(record.bucket, record.key, own):
             return f"the function's own output (under /{guard_prefix(own)})"
-    ext = record.key.rsplit(".", 1)[-1].lower() if "." in posixpath.basename(record.key) else ""
+    ext = extension_of(record.key)
     if ext not in settings.extensions:
         return f"not an image extension ({'.' + ext if ext else 'none'}; allowed: {', '.join(sorted(settings.extensions))})"
     return None
@@ -163,11 +162,13 @@ def plan_record(
     chosen = chosen_rule(item, settings)
     if isinstance(chosen, (Skip, Fail)):
         return chosen
-    name = chosen.name if chosen is not None else None
-    if chosen is not None and chosen.settings is None:
-        return Skip(f"rule {chosen.name}: {chosen.skip}", name)
-    effective = chosen.settings if chosen is not None and chosen.settings is not None else settings
-    if chosen is not None and effective.output_bucket_loop and from_output_bucket(item, effective):
+    name, effective = None, settings
+    if chosen is not None:
+        if chosen.settings is None:
+            return Skip(f"rule {chosen.name}: {chosen.skip}", chosen.name)
+        name, effective = chosen.name, chosen.settings
+    # The environment's own output bucket was checked first thing; a rule's is checked here.
+    if effective is not settings and effective.output_bucket_loop and from_output_bucket(item, effective):
         return Fail("LoopGuard", f"record from rule {name}'s output bucket: {effective.output_bucket_loop}", rule=name)
     if writes_next_to_sources(item.bucket, effective):
         return Fail(

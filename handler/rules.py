@@ -80,6 +80,7 @@ class RawRule(NamedTuple):
 
 
 def extension_of(key: str) -> str:
+    """The key's extension, lowercased ('' without one): what IMAGE_EXTENSIONS and rules match."""
     name = posixpath.basename(key)
     return name.rsplit(".", 1)[-1].lower() if "." in name else ""
 

@@ -252,6 +252,29 @@ def test_skipped_records_make_no_call(container, fake_mps):
     assert fake_mps.backend.calls == []
 
 
+def test_rules_and_the_uploaders_metadata_choose_the_task(start, fake_mps):
+    """RULES_FILE (the shipped example) and x-cos-meta-* headers, under the runtime's own interpreter."""
+    container = start(TRIGGER_PREFIX="uploads/", RULES_FILE=str(ROOT / "rules.example.json"))
+    lines = {}
+    for name in ("avatar-upload.json", "product-shot.json", "opt-out-metadata.json", "put.json"):
+        inv = container.invoke(load(name))
+        [line] = inv.records_logged()
+        lines[line["key"]] = line
+        assert_clean_run(inv)
+    assert {k: (v["rule"], v["outcome"]) for k, v in lines.items()} == {
+        "uploads/avatars/u123.png": ("avatars", "submitted"),
+        "uploads/products/shoe.jpg": ("products", "submitted"),
+        "uploads/2026/keep-as-is.jpg": (None, "skipped"),
+        "uploads/2026/cat.jpg": (None, "submitted"),
+    }
+    assert "opted out" in lines["uploads/2026/keep-as-is.jpg"]["reason"]
+    tasks = {t.params["InputInfo"]["CosInputInfo"]["Object"]: t.params for t in fake_mps.backend.tasks}
+    avatar = tasks["/uploads/avatars/u123.png"]
+    assert avatar["ImageTask"]["EncodeConfig"] == {"Format": "WebP", "Quality": 70}
+    assert (avatar["OutputDir"], avatar["OutputPath"]) == ("/enhanced/avatars/uploads/avatars/", "u123.png.{format}")
+    assert tasks["/uploads/2026/cat.jpg"]["ImageTask"] == IMAGE_TASK
+
+
 @pytest.mark.parametrize(
     "fault",
     [
@@ -369,6 +392,7 @@ def test_a_malformed_event_raises_malformed_event_error(container, fake_mps):
         pytest.param({"MPS_IMAGE_TASK_FILE": "missing.json"}, "MPS_IMAGE_TASK_FILE", id="task-file-missing"),
         pytest.param({"OUTPUT_DIR": "/"}, "trigger the function again", id="output-loops"),
         pytest.param({"MPS_OUTPUT_DIR": "/x/"}, "MPS_OUTPUT_DIR", id="unknown-variable"),
+        pytest.param({"RULES_FILE": "missing-rules.json"}, "RULES_FILE='missing-rules.json'", id="rules-file-missing"),
     ],
 )
 def test_a_bad_configuration_raises_configuration_error_on_every_invocation(start, fake_mps, overrides, message):
