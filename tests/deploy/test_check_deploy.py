@@ -9,7 +9,7 @@ import sys
 
 import pytest
 import yaml
-from repo import ROOT, SCRIPT, make_project, user_env
+from repo import ROOT, SCRIPT
 from repo import autoenhance as run
 
 from autoenhance.deploy_check import check_project
@@ -17,16 +17,6 @@ from autoenhance.deploy_config import load_project
 from autoenhance.package import MARKER, BuildMarker, PackageError, check_replaceable
 
 ENV_EXAMPLE_NAMES = ("REGION", "BUCKET", "TRIGGER_PREFIX", "EXECUTION_ROLE", "DEAD_LETTER_QUEUE")
-
-
-@pytest.fixture
-def project(tmp_path):
-    return make_project(tmp_path / "project", dotenv=True)
-
-
-@pytest.fixture
-def env(tmp_path, project):
-    return {**user_env(tmp_path), "AUTOENHANCE_PROJECT_DIR": str(project)}
 
 
 def check(project, shell=None, built=False):

@@ -4,22 +4,10 @@ from __future__ import annotations
 
 import json
 
-import pytest
-from repo import EVENTS, make_project, user_env
+from repo import EVENTS, make_project
 from repo import autoenhance as run
 
 from autoenhance.deploy_config import function_environment, load_project
-
-
-@pytest.fixture
-def project(tmp_path):
-    """A user's checkout after `cp .env.example .env`."""
-    return make_project(tmp_path / "project", dotenv=True)
-
-
-@pytest.fixture
-def env(tmp_path, project):
-    return {**user_env(tmp_path), "AUTOENHANCE_PROJECT_DIR": str(project)}
 
 
 def write_task(project, task, name="image-task.json"):
