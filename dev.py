@@ -1,10 +1,15 @@
 #!/usr/bin/env python3
-"""The project's two commands, for a machine with nothing but Python 3 and pip.
+"""The project's commands, for a machine with nothing but Python 3 and pip.
 
     python3 dev.py demo    replay a sample upload event against the embedded fake MPS
-    python3 dev.py test    the whole test suite and static checks (what CI runs); the built
-                           package is also run under SCF's Python 3.9 and 3.10 when they are
+    python3 dev.py test    the whole test suite and static checks: the code (what CI runs); the
+                           built package is also run under SCF's Python 3.9 and 3.10 when they are
                            installed (a missing one is reported, and fails the run when CI is set)
+    python3 dev.py check   your configuration (serverless.yml, .env, the task and rules files it
+                           names), as `autoenhance package` then `autoenhance check-deploy` check it,
+                           in a scratch copy: nothing of yours is written; without a .env, the
+                           shipped .env.example stands in (CI checks the example that way); then
+                           the tests marked shipped_example, which read the top-level files
 
 Each creates ./.venv on first use (and refreshes it when pyproject.toml changes).
 """
@@ -15,6 +20,7 @@ import hashlib
 import importlib.util
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import types
@@ -74,7 +80,8 @@ def scf_runtimes(scf: types.ModuleType, env: dict[str, str]) -> tuple[list[str],
     passed to pytest in `env`. Missing locally: its tests are deselected and the note says so.
     Missing in CI: nothing is deselected (its tests fail with RuntimeNotFound) and it is a failure.
     """
-    deselect, notes, failures = [], [], []
+    # The shipped example's own checks read the top-level files, which are the user's: `check` runs them.
+    deselect, notes, failures = ["not shipped_example"], [], []
     for version in scf.SCF_RUNTIMES:
         runtime = scf.locate_runtime(version)
         if runtime is not None:
@@ -87,7 +94,7 @@ def scf_runtimes(scf: types.ModuleType, env: dict[str, str]) -> tuple[list[str],
             notes.append(scf.missing_message(version))
     for line in failures + notes:
         print(line, flush=True)
-    return (["-m", " and ".join(deselect)] if deselect else []), notes, failures
+    return ["-m", " and ".join(deselect)], notes, failures
 
 
 def test() -> int:
@@ -96,6 +103,24 @@ def test() -> int:
     scf = scf_runtime_module()
     print(f"== tests ({'CI' if scf.in_ci() else 'local'})", flush=True)
     pytest_args, notes, missing = scf_runtimes(scf, env)
+    # The rehearsal's tests run the pinned deploy toolkit, and its lockfile must install as committed
+    # (npm ci fails when package.json and the lock disagree). Without Node.js they are left out
+    # locally, as a missing SCF runtime's are, and CI fails.
+    if shutil.which("npm") is None or shutil.which("node") is None:
+        message = (
+            "Node.js/npm not found: the deploy rehearsal (tests marked needs_node) was not tested (https://nodejs.org)"
+        )
+        if scf.in_ci():
+            missing.append(f"{message}; CI must test it: FAILED")
+        else:
+            pytest_args[-1] += " and not needs_node"
+            notes.append(message)
+        print(message, flush=True)
+    else:
+        npm_ci = ["npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund", "--dry-run", "--loglevel=error"]
+        npm_ci += ["--prefix", "deploy/toolkit"]
+        if run(*npm_ci, check=False) != 0:
+            missing.append("deploy/toolkit's package-lock.json does not install with npm ci: FAILED")
     failures = len(missing)
     for cmd in (
         [PY, "-m", "pytest", *pytest_args],
@@ -112,8 +137,41 @@ def test() -> int:
     return 1 if failures else 0
 
 
+# Not the project's configuration: left out of the scratch copy `check` builds in.
+_NOT_COPIED = {".git", ".venv", "build", "dist", "node_modules", "__pycache__", "tests", ".hypothesis"}
+
+
+def check() -> int:
+    ensure_venv("dev")
+    import shutil
+    import tempfile
+
+    dotenv = ".env" if (ROOT / ".env").is_file() else ".env.example"
+    print(
+        f"== checking serverless.yml with {dotenv}{' (no .env yet: cp .env.example .env)' if dotenv != '.env' else ''}"
+    )
+    with tempfile.TemporaryDirectory(prefix="autoenhance-check-") as scratch:
+        project = Path(scratch) / "project"
+        shutil.copytree(ROOT, project, ignore=lambda _dir, names: [n for n in names if n in _NOT_COPIED])
+        if dotenv != ".env":
+            shutil.copyfile(ROOT / dotenv, project / ".env")
+        env = {**os.environ, "AUTOENHANCE_PROJECT_DIR": str(project)}
+        for step in ("package", "check-deploy"):
+            code = run(BIN / "autoenhance", step, check=False, env=env)
+            if code != 0:
+                print(f"python3 dev.py check: `autoenhance {step}` refused the configuration (above)", flush=True)
+                return code
+    # The checks the tests once made of the shipped example, made of this checkout's files instead.
+    code = run(PY, "-m", "pytest", "-m", "shipped_example", "tests", check=False)
+    if code != 0:
+        print("python3 dev.py check: the configuration's own checks failed (above)", flush=True)
+        return code
+    print("python3 dev.py check: the configuration passes check-deploy and its own checks", flush=True)
+    return 0
+
+
 if __name__ == "__main__":
-    commands = {"demo": demo, "test": test}
+    commands = {"demo": demo, "test": test, "check": check}
     if len(sys.argv) != 2 or sys.argv[1] not in commands:
         print(__doc__, file=sys.stderr)
         sys.exit(2)

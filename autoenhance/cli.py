@@ -15,9 +15,21 @@ import sys
 from collections.abc import Iterable, Sequence
 from typing import Any, NoReturn
 
-from handler.config import ConfigurationError
+from handler.errors import ConfigurationError
 
-from .commands import backfill, check_config, check_deploy, generate_event, package, replay, report, status, usage
+from .commands import (
+    backfill,
+    check_config,
+    check_deploy,
+    generate_event,
+    package,
+    preview,
+    rehearse,
+    replay,
+    report,
+    status,
+    usage,
+)
 from .commands.common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, UsageError
 from .deploy_config import ProjectError
 from .event_files import EventFileError
@@ -32,10 +44,12 @@ COMMANDS = (
     check_config,
     check_deploy,
     status,
+    preview,
     report,
     usage,
     backfill,
     package,
+    rehearse,
 )  # in the order --help lists them
 EXIT_BROKEN_PIPE = 141  # as a shell reports SIGPIPE
 DISTRIBUTION = "mps-autoenhance"  # [project] name in pyproject.toml

@@ -4,8 +4,9 @@ The rules come from the `scf` component's documented inputs and the SCF API limi
 (docs/tencent-cloud.md#serverless-component, #limits, #retry-configuration, #dead-letter-queue):
 input names and types, memory classes, the COS trigger's shape (the bucket as its XML-API
 domain, one event type, `enable: true`), environment-variable limits, inputs that must never be
-set here (`asyncRunEnable` and the settings that only work with it), and this function's own
-configuration loaded exactly as the function will load it. Errors fail the check (and
+set here (`asyncRunEnable` and the settings that only work with it), every region named against
+the documented list (docs/tencent-cloud.md#regions), and this function's own configuration
+loaded exactly as the function will load it. Errors fail the check (and
 `package`); warnings are printed and do not.
 
 Pure: a parsed serverless.yml and the values ${env:...} resolves from in, problems out. Only
@@ -19,9 +20,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from handler.config import ConfigurationError, Settings, load_settings
+from handler.config import Settings, load_settings
+from handler.errors import ConfigurationError, RegionError
+from handler.index import MAX_MARGIN_SECONDS
 from handler.outputs import guard_prefix, retriggers
-from handler.regions import is_full_region
+from handler.regions import DOCUMENTED_REGIONS, is_full_region, parse_code_overrides, region_slip
 
 from .deploy_config import (
     UNSET_EMBEDDED,
@@ -29,6 +32,8 @@ from .deploy_config import (
     declared_variables,
     deployed_variables,
     file_inside,
+    inputs_of,
+    origin_of,
     referenced_files,
     resolve,
 )
@@ -46,17 +51,16 @@ NEVER_SET = {
     "failed records would never be retried or dead-lettered",
     "traceEnable": "works only with asyncRunEnable, which this function must not use",
     "retryNum": "the component applies it only with asyncRunEnable; set retries after deploying with "
-    "UpdateFunctionEventInvokeConfig (README Deploying)",
+    "UpdateFunctionEventInvokeConfig (docs/deploying.md)",
     "msgTTL": "the component applies it only with asyncRunEnable; set the message TTL after deploying with "
-    "UpdateFunctionEventInvokeConfig (README Deploying)",
+    "UpdateFunctionEventInvokeConfig (docs/deploying.md)",
 }
 COS_TRIGGER_PARAMETERS = {"qualifier", "bucket", "filter", "events", "enable"}
 RUNTIMES = ("Python3.9", "Python3.10")
 MEMORY_CLASSES = (64, *range(128, 3072 + 1, 128))
-MEASURED_PEAK_MIB = 32  # README "Speed": a 123-record event at SCF's 128 KB limit, CPython 3.9
+MEASURED_PEAK_MIB = 32  # docs/performance.md: a 123-record event at SCF's 128 KB limit, CPython 3.9
 GENEROUS_MEMORY = 256  # above this a class buys nothing measurable and costs more per GB-second
 MIN_TIMEOUT = 30  # seconds: room for backoff retries inside one invocation
-DEADLINE_MARGIN = 2  # seconds the function keeps for logging before its time limit (handler/index.py)
 ENV_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]{1,63}")
 RESERVED_ENV_PREFIXES = ("SCF_", "QCLOUD_", "TENCENTCLOUD_")
 ENV_TOTAL_LIMIT = 4096
@@ -80,7 +84,11 @@ def serverless_problems(doc: Any, env: Mapping[str, str], code_root: Path) -> li
     return serverless_check(doc, env, code_root).errors
 
 
-def serverless_check(doc: Any, env: Mapping[str, str], code_root: Path) -> DeployCheck:
+def serverless_check(
+    doc: Any, env: Mapping[str, str], code_root: Path, shell: Mapping[str, str] | None = None
+) -> DeployCheck:
+    """`env` is what ${env:...} resolves from; `shell`, the part of it the shell set (the rest is
+    .env's), lets a message name the file to fix."""
     missing: set[str] = set()
     resolved = resolve(doc, env, missing)
     errors = [
@@ -109,6 +117,16 @@ def serverless_check(doc: Any, env: Mapping[str, str], code_root: Path) -> Deplo
     warnings += dead_letter_warnings
     errors += _environment_problems(declared_variables(resolved))
     variables, _, _ = deployed_variables(doc, env)
+    region_errors, region_warnings = _region_findings(doc, env, shell or {}, inputs, variables)
+    errors += region_errors
+    warnings += region_warnings
+    if "enableRoleAuth" in inputs:
+        # The component still documents it, but the deploy code it runs reads it nowhere
+        # (docs/deploying-rehearsal.md): a user relying on it would deploy without SCF_QcsRole.
+        warnings.append(
+            "inputs.enableRoleAuth does nothing: the deploy code ignores it; authorise SCF's service role "
+            "SCF_QcsRole once in the SCF console instead (docs/deploying.md)"
+        )
     trigger, params = _trigger(inputs)
     errors += trigger
     watched = None
@@ -119,7 +137,6 @@ def serverless_check(doc: Any, env: Mapping[str, str], code_root: Path) -> Deplo
         settings = load_settings(variables, base_dir=str(code_root), watched_bucket=watched)
     except ConfigurationError as exc:
         return DeployCheck([*errors, f"the function would refuse this configuration: {exc}"], warnings)
-    warnings += list(settings.warnings)
     errors += _timeout_problems(inputs, settings)
     if params is not None:
         errors += _trigger_prefix_problems(settings, params)
@@ -131,7 +148,7 @@ def check_project(project: Project, shell: Mapping[str, str], *, built: bool = T
     if project.doc is None:
         return DeployCheck([f"no serverless.yml in {project.root}"], [])
     lookup = project.lookup(shell)
-    check = serverless_check(project.doc, lookup, project.root)
+    check = serverless_check(project.doc, lookup, project.root, shell)
     errors, warnings = list(check.errors), list(check.warnings)
     variables, _, _ = deployed_variables(project.doc, lookup)
     for relative in referenced_files(variables, project.root):
@@ -186,8 +203,6 @@ def _function_problems(inputs: dict[str, Any]) -> list[str]:
     src_path = src.get("src") if isinstance(src, dict) else src
     if src_path not in ("./build/scf", "build/scf"):
         problems.append(f"inputs.src must point at the built package ./build/scf, got {src_path!r}")
-    if not is_full_region(str(inputs.get("region", ""))):
-        problems.append(f"inputs.region must be a full region name, got {inputs.get('region')!r}")
     memory = inputs.get("memorySize")
     if memory not in MEMORY_CLASSES or isinstance(memory, bool):
         problems.append(f"inputs.memorySize must be 64 or 128-3072 in steps of 128 (MB), got {memory!r}")
@@ -202,13 +217,57 @@ def _function_problems(inputs: dict[str, Any]) -> list[str]:
     return problems
 
 
+def _region_findings(
+    doc: Any, env: Mapping[str, str], shell: Mapping[str, str], inputs: dict[str, Any], variables: Mapping[str, str]
+) -> tuple[list[str], list[str]]:
+    """Each region the project names, against the regions COS and MPS document.
+
+    A near miss of a documented region is an error (ap-shangai, shanghai); a well-formed region
+    the list does not know is only a warning, as the function itself accepts it: a region opened
+    after this list needs no code change.
+    """
+    raw_variables = declared_variables(doc)
+    named = [("inputs.region", inputs.get("region"), origin_of(inputs_of(doc).get("region"), shell, env))]
+    for name in ("MPS_REGION", "OUTPUT_REGION"):
+        if variables.get(name):
+            named.append((name, variables[name], origin_of(raw_variables.get(name), shell, env)))
+    if variables.get("COS_REGION_CODES"):
+        origin = origin_of(raw_variables.get("COS_REGION_CODES"), shell, env)
+        try:
+            overrides = parse_code_overrides(variables["COS_REGION_CODES"])
+        except RegionError:
+            overrides = {}  # the function refuses it, and the configuration check says why
+        named += [(f"COS_REGION_CODES's {code!r} ->", full, origin) for code, full in overrides.items()]
+    errors, warnings = [], []
+    for label, value, origin in named:
+        text = value if isinstance(value, str) else str(value)
+        slip = region_slip(text)
+        where = f"{label} {text!r} ({origin})"
+        if value is None or text == UNSET_EMBEDDED:
+            if label == "inputs.region":
+                errors.append(f"{where}: must be the bucket's full region name, such as ap-guangzhou")
+        elif not is_full_region(text):
+            if label != "inputs.region":
+                continue  # the function refuses it, and the configuration check says so
+            hint = f"did you mean {slip!r}?" if slip else "such as ap-guangzhou"
+            errors.append(f"{where}: not a full region name; {hint}")
+        elif slip:
+            errors.append(f"{where}: not a region COS or MPS documents; did you mean {slip!r}?")
+        elif text not in DOCUMENTED_REGIONS:
+            warnings.append(
+                f"{where}: not a region COS or MPS documents (docs/tencent-cloud.md#regions): "
+                "fine if it opened after that list was written, otherwise check the spelling"
+            )
+    return errors, warnings
+
+
 def _memory_warnings(inputs: dict[str, Any]) -> list[str]:
     memory = inputs.get("memorySize")
     if isinstance(memory, int) and not isinstance(memory, bool) and memory > GENEROUS_MEMORY:
         return [
             (
-                f"inputs.memorySize {memory} MB: the function peaks near {MEASURED_PEAK_MIB} MiB (README Speed), and SCF "
-                "bills memory x duration; 64 or 128 does the same work for less"
+                f"inputs.memorySize {memory} MB: the function peaks near {MEASURED_PEAK_MIB} MiB (docs/performance.md), "
+                "and SCF bills memory x duration; 64 or 128 does the same work for less"
             )
         ]
     return []
@@ -218,12 +277,12 @@ def _timeout_problems(inputs: dict[str, Any], settings: Settings) -> list[str]:
     timeout = inputs.get("timeout")
     if not isinstance(timeout, int) or isinstance(timeout, bool):
         return []  # already reported
-    needed = 2 * settings.http_timeout + DEADLINE_MARGIN
+    needed = 2 * settings.http_timeout + MAX_MARGIN_SECONDS
     if timeout < needed:
         return [
             (
                 f"inputs.timeout {timeout} s leaves no room for a retry of one {settings.http_timeout:g} s MPS call "
-                f"(MPS_TIMEOUT_SECONDS) and the {DEADLINE_MARGIN} s logging margin: use at least {needed:g}"
+                f"(MPS_TIMEOUT_SECONDS) and the {MAX_MARGIN_SECONDS:g} s logging margin: use at least {needed:g}"
             )
         ]
     return []
@@ -235,7 +294,7 @@ def _dead_letter_problems(inputs: dict[str, Any]) -> tuple[list[str], list[str]]
         return [], [
             (
                 "inputs.deadLetter is not set: an event that still fails after SCF's retries is dropped. "
-                "Create a queue and set it (README Deploying, step 3)"
+                "Create a queue and set it (docs/deploying.md, setup step 3)"
             )
         ]
     if not isinstance(dead_letter, dict):

@@ -19,6 +19,10 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from handler.config import KNOWN_VARIABLES
+from handler.variable_names import is_near_miss, misspelt_variables
+from handler.variables import INVALID, MAX_CONFIG_FILE_CHARS, parse_json, read_file
+
+from .serverless_yaml import YamlRefused, parse_serverless_yml
 
 # The repository this CLI runs from: the default project (serverless.yml, .env, image-task.json, build/).
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,6 +66,11 @@ class FunctionEnvironment(NamedTuple):
     sources: dict[str, str]  # variable -> where its local value came from
     notes: tuple[str, ...]  # what the reader should know: unset references, no serverless.yml
     watched_bucket: str | None  # the COS trigger's bucket, when serverless.yml names one
+    watched_region: str | None = None  # that bucket's region, from the trigger's domain
+    function_region: str | None = None  # inputs.region, resolved: what SCF gives the function as TENCENTCLOUD_REGION
+    # Shell variables left out of `variables`: slips of our names that serverless.yml does not deploy,
+    # so the deployed function never sees them (see `function_environment`).
+    ignored: tuple[str, ...] = ()
 
 
 def project_root(shell: Mapping[str, str]) -> Path:
@@ -71,10 +80,7 @@ def project_root(shell: Mapping[str, str]) -> Path:
 def read_dotenv(path: Path) -> dict[str, str]:
     """KEY=VALUE lines as dotenv reads them: comments on their own lines, optional quotes and `export`."""
     values = {}
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ProjectError(f"{path}: cannot read ({exc})") from None
+    text = _read_text(path)
     for line in text.splitlines():
         line = line.strip()
         if not line or line.startswith("#") or "=" not in line:
@@ -89,17 +95,26 @@ def read_dotenv(path: Path) -> dict[str, str]:
     return values
 
 
+def _read_text(path: Path) -> str:
+    try:
+        with path.open(encoding="utf-8") as f:
+            text = f.read(MAX_CONFIG_FILE_CHARS + 1)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ProjectError(f"{path}: cannot read ({exc})") from None
+    if len(text) > MAX_CONFIG_FILE_CHARS:
+        raise ProjectError(f"{path}: over {MAX_CONFIG_FILE_CHARS} characters, refused unread")
+    return text
+
+
 def load_project(shell: Mapping[str, str]) -> Project:
     root = project_root(shell)
     path = root / "serverless.yml"
     doc = None
     if path.is_file():
-        import yaml  # the CLI's own dependency; never on the function's path
-
         try:
-            doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-            raise ProjectError(f"{path}: cannot read it as YAML ({exc})") from None
+            doc = parse_serverless_yml(_read_text(path))
+        except YamlRefused as exc:
+            raise ProjectError(f"{path}{exc}") from None
     dotenv = read_dotenv(root / ".env") if (root / ".env").is_file() else {}
     return Project(root, doc, dotenv)
 
@@ -164,6 +179,12 @@ def deployed_variables(doc: Any, lookup: Mapping[str, str]) -> tuple[dict[str, s
 
 def trigger_bucket(doc: Any, lookup: Mapping[str, str]) -> str | None:
     """The bucket name of the single COS trigger's XML-API domain, when it resolves."""
+    return trigger_location(doc, lookup)[0]
+
+
+def trigger_location(doc: Any, lookup: Mapping[str, str]) -> tuple[str | None, str | None]:
+    """(bucket, region) of the single COS trigger's XML-API domain <bucket>.cos.<region>.myqcloud.com,
+    each None when it does not resolve."""
     for event in inputs_of(doc).get("events") or []:
         cos = event.get("cos") if isinstance(event, dict) else None
         params = cos.get("parameters") if isinstance(cos, dict) else None
@@ -171,19 +192,50 @@ def trigger_bucket(doc: Any, lookup: Mapping[str, str]) -> str | None:
             missing: set[str] = set()
             domain = resolve(params["bucket"], lookup, missing)
             if not missing:
-                return str(domain).split(".cos.", 1)[0] or None
-    return None
+                bucket, _, rest = str(domain).partition(".cos.")
+                region, dot, _ = rest.partition(".")
+                return bucket or None, (region if dot else None) or None
+    return None, None
+
+
+def function_region(doc: Any, lookup: Mapping[str, str]) -> str | None:
+    """inputs.region resolved: the region SCF runs the function in, when it resolves."""
+    missing: set[str] = set()
+    region = resolve(inputs_of(doc).get("region"), lookup, missing)
+    return region if isinstance(region, str) and region and not missing else None
+
+
+def origin_of(raw: Any, shell: Mapping[str, str], lookup: Mapping[str, str]) -> str:
+    """Where serverless.yml's value `raw` comes from, for a message: "REGION in .env", "REGION in
+    the shell", or "serverless.yml" when it names no ${env:...}."""
+    names = ENV_REFERENCE.findall(raw) if isinstance(raw, str) else []
+    if not names:
+        return "serverless.yml"
+
+    def where(name: str) -> str:
+        return "the shell" if name in shell else ".env" if name in lookup else "neither the shell nor .env"
+
+    return ", ".join(f"{n} in {where(n)}" for n in dict.fromkeys(names))
 
 
 def function_environment(project: Project, shell: Mapping[str, str]) -> FunctionEnvironment:
-    """The environment a local run gives the function: serverless.yml's, with the shell's values on top."""
+    """The environment a local run gives the function: serverless.yml's, with the shell's values on top.
+
+    A shell variable serverless.yml does not deploy never reaches the deployed function, so one
+    that merely starts like ours (an OUTPUT_FORMAT some other tool reads) is left out with a note
+    instead of stopping every command. A near miss of a name we read (MPS_DEFINITON) is kept, to be
+    refused naming the shell: it is most likely a local override with a typo in it.
+    """
+    slips = misspelt_variables(shell)
     if project.doc is None:
         note = f"no serverless.yml in {project.root}: the configuration is the shell's environment only"
-        from_shell = {n: "shell" for n in KNOWN_VARIABLES if n in shell}
+        from_shell = {n: "shell" for n in [*KNOWN_VARIABLES, *slips] if n in shell}
         return FunctionEnvironment(project.root, dict(shell), {}, from_shell, (note,), None)
     lookup = project.lookup(shell)
     deployed, via, unresolved = deployed_variables(project.doc, lookup)
-    variables = dict(shell)
+    declared = {str(n) for n in declared_variables(project.doc)}
+    ignored = tuple(n for n in slips if n not in declared and not is_near_miss(n))
+    variables = {k: v for k, v in shell.items() if k not in ignored}
     sources: dict[str, str] = {}
     shell_task = [n for n in TASK_SOURCES if shell.get(n)]
     for name, value in deployed.items():
@@ -201,8 +253,8 @@ def function_environment(project: Project, shell: Mapping[str, str]) -> Function
                 sources[name] = f"serverless.yml, ${{env:{via[name]}}} from {origin}"
             else:
                 sources[name] = "serverless.yml"
-    for name in KNOWN_VARIABLES:
-        if name in shell and name not in sources:
+    for name in [*KNOWN_VARIABLES, *slips]:
+        if name in shell and name not in sources and name not in ignored:
             sources[name] = "shell"
     notes = tuple(
         f"${{env:{name}}} is not set in the shell or {project.root / '.env'}: "
@@ -212,8 +264,15 @@ def function_environment(project: Project, shell: Mapping[str, str]) -> Function
             else f"the Framework would deploy the text {UNSET_EMBEDDED!r} in its place"
         )
         for name in sorted(unresolved)
+    ) + tuple(
+        f"{name} is set in the shell, but serverless.yml does not deploy it, so the function never sees it: "
+        f"ignored ({slips[name]})"
+        for name in ignored
     )
-    return FunctionEnvironment(project.root, variables, deployed, sources, notes, trigger_bucket(project.doc, lookup))
+    bucket, region = trigger_location(project.doc, lookup)
+    return FunctionEnvironment(
+        project.root, variables, deployed, sources, notes, bucket, region, function_region(project.doc, lookup), ignored
+    )
 
 
 def _variable_for(via: Mapping[str, str], reference: str, deployed: Mapping[str, str]) -> str | None:
@@ -228,16 +287,15 @@ def referenced_files(variables: Mapping[str, str], root: Path | None = None) -> 
     """The files (relative to the code root) the configuration makes the function read.
 
     With `root`, the task files RULES_FILE's rules name too (a rules file that cannot be read
-    adds nothing here: the configuration check reports it).
+    adds nothing here: the configuration check reports it, read with the same bounds).
     """
     files = [variables[n] for n in FILE_VARIABLES if variables.get(n)]
     rules_file = variables.get("RULES_FILE")
     if root is not None and rules_file and file_inside(root, rules_file) is not None:
-        try:
-            doc = json.loads((root / rules_file).read_text(encoding="utf-8"))
-            rules = doc.get("rules") if isinstance(doc, dict) else None
-        except (OSError, ValueError):
-            rules = None
+        unused: list[str] = []
+        text = read_file("RULES_FILE", rules_file, str(root), unused)
+        doc = INVALID if text is None else parse_json(text, "RULES_FILE", unused)
+        rules = doc.get("rules") if isinstance(doc, dict) else None
         for rule in rules if isinstance(rules, list) else []:
             if isinstance(rule, dict) and isinstance(rule.get("image_task_file"), str):
                 files.append(rule["image_task_file"])

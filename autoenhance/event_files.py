@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .file_kinds import file_looks_like
+
 
 class EventFileError(ValueError):
     """A path that does not exist or does not hold usable JSON (a usage error: exit code 2)."""
@@ -37,6 +39,14 @@ _ERROR_CHARS = 160
 _REQUEST_ID_CHARS = 64
 # An uploader's signature, wherever it appears in a dead letter's error text.
 _SIGNATURE = re.compile(r"q-sign-algorithm=[^\s\"',;]*", re.IGNORECASE)
+
+
+def _loads(text: str) -> Any:
+    """json.loads, with JSON nested deeper than Python's parser goes refused as invalid (no event is)."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("nested too deeply to be an event") from None
 
 
 def _json_type(value: Any) -> str:
@@ -80,7 +90,7 @@ def _unwrap(envelope: Mapping[str, Any], label: str) -> SourcedEvent:
     if not isinstance(context, str):
         raise EventFileError(f"{where}: Body.ClientContext should be a JSON string, got {_json_type(context)}")
     try:
-        event = json.loads(context)
+        event = _loads(context)
     except ValueError as exc:  # the message names a position only, never the payload's text
         raise EventFileError(f"{where}: Body.ClientContext is not valid JSON ({exc})") from None
     if not isinstance(event, Mapping):
@@ -102,7 +112,7 @@ def _from_message_body(body: Any, label: str) -> list[SourcedEvent]:
     if not isinstance(body, str):
         raise EventFileError(f"{label}: msgBody should be a string, got {_json_type(body)}")
     try:
-        value = json.loads(body)
+        value = _loads(body)
     except ValueError as exc:
         raise EventFileError(f"{label}: msgBody is not valid JSON ({exc})") from None
     if isinstance(value, Mapping) and _is_envelope(value):
@@ -135,7 +145,7 @@ def _expand(value: Any, label: str, in_array: bool = False) -> list[SourcedEvent
 
 def _parse_text(text: str, name: str) -> list[SourcedEvent]:
     try:
-        whole = json.loads(text)
+        whole = _loads(text)
     except ValueError as whole_error:
         lines = [(n, line) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
         if len(lines) < 2:
@@ -148,7 +158,7 @@ def _parse_text(text: str, name: str) -> list[SourcedEvent]:
     events = []
     for n, line in lines:  # JSON lines: one event or dead-letter message per line
         try:
-            value = json.loads(line)
+            value = _loads(line)
         except ValueError as exc:
             raise EventFileError(f"{name}:{n}: not valid JSON ({exc})") from None
         events.extend(_expand(value, f"{name}:{n}"))
@@ -173,7 +183,12 @@ def read_events(paths: list[str]) -> list[SourcedEvent]:
         for file in files:
             try:
                 text = file.read_text(encoding="utf-8")
-            except (OSError, UnicodeDecodeError) as exc:
-                raise EventFileError(f"{file}: cannot read ({exc})") from None
+            except OSError as exc:
+                raise EventFileError(f"{file}: cannot read ({exc.strerror or exc})") from None
+            except UnicodeDecodeError:
+                raise EventFileError(
+                    f"{file}: {file_looks_like(str(file))}, not an event file: replay takes COS trigger events "
+                    "as JSON (events/ has samples; `autoenhance generate-event --key uploads/photo.jpg` writes one)"
+                ) from None
             events.extend(_parse_text(text, str(file)))
     return events

@@ -28,6 +28,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import NamedTuple
 
@@ -133,7 +134,8 @@ def tree_digest(path: Path) -> tuple[int, int, str]:
     files = size = 0
     for file in sorted(p for p in path.rglob("*") if p.is_file()):
         data = file.read_bytes()
-        digest.update(file.relative_to(path).as_posix().encode() + b"\0" + hashlib.sha256(data).digest())
+        mode = f"{file.stat().st_mode & 0o777:o}".encode()  # two trees differing only in modes differ
+        digest.update(file.relative_to(path).as_posix().encode() + b"\0" + mode + b"\0" + hashlib.sha256(data).digest())
         files += 1
         size += len(data)
     return files, size, digest.hexdigest()
@@ -183,9 +185,23 @@ def build_package(
     """Build into `out`; `files` (relative to `project_root`) are the configuration's, shipped alongside the code."""
     files = ["image-task.json"] if files is None else files
     check_replaceable(out, [ROOT, project_root, Path.cwd(), *(protected or [])])
-    staging = out.with_name(out.name + ".staging")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    # A fresh directory of our own next to `out` (same file system, so the final rename is atomic):
+    # a fixed name such as DIR.staging could be someone's directory, file or link.
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.staging-", dir=out.parent))
+    try:
+        _fill(staging, python_version, bytecode, files, project_root)
+        if out.exists():
+            shutil.rmtree(out)  # a previous build: check_replaceable refused anything else
+        staging.rename(out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    count, size, digest = tree_digest(out)
+    return PackageReport(out, python_version, count, size, digest)
+
+
+def _fill(staging: Path, python_version: str, bytecode: bool, files: list[str], project_root: Path) -> None:
     pip = [
         sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
         "--target", str(staging), "--platform", "manylinux2014_x86_64", "--implementation", "cp",
@@ -194,13 +210,11 @@ def build_package(
     ]  # fmt: skip
     result = subprocess.run(pip, capture_output=True, text=True, check=False)
     if result.returncode != 0:
-        shutil.rmtree(staging, ignore_errors=True)
         raise PackageError(f"pip could not install the runtime dependencies:\n{result.stderr.strip()}")
     shutil.rmtree(staging / "bin", ignore_errors=True)  # console scripts: useless in SCF
     drop_scripts_from_records(staging)
     unfit = incompatible_distributions(staging, python_version)
     if unfit:
-        shutil.rmtree(staging, ignore_errors=True)
         raise PackageError(
             f"these pinned dependencies do not support Python {python_version} (Requires-Python): "
             + ", ".join(unfit)
@@ -214,13 +228,11 @@ def build_package(
     for relative in files:
         target = staging / relative
         if target.exists():
-            shutil.rmtree(staging, ignore_errors=True)
             raise PackageError(f"{relative!r} (named by the configuration) would replace a file of the package itself")
         target.parent.mkdir(parents=True, exist_ok=True)
         try:
             shutil.copyfile(project_root / relative, target)
         except OSError as exc:
-            shutil.rmtree(staging, ignore_errors=True)
             raise PackageError(f"cannot ship {relative!r}, which the configuration names: {exc.strerror}") from None
     (staging / "index.py").write_text(ENTRY_FILE, encoding="utf-8")
     BuildMarker(f"Python{python_version}", source_digest(project_root, files), bytecode).write(staging)
@@ -228,16 +240,9 @@ def build_package(
     for p in list(staging.rglob("__pycache__")):
         shutil.rmtree(p)
     if bytecode:
-        try:
-            compile_bytecode(staging, python_version)
-        except PackageError:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
+        compile_bytecode(staging, python_version)
+    # The same tree whoever builds it: modes do not follow the builder's umask (a 077 umask would
+    # ship files SCF's runtime user cannot read), and times are fixed.
     for p in [*staging.rglob("*"), staging]:
+        os.chmod(p, 0o755 if p.is_dir() else 0o644)
         os.utime(p, (FIXED_MTIME, FIXED_MTIME), follow_symlinks=False)
-
-    if out.exists():
-        shutil.rmtree(out)  # a previous build: check_replaceable refused anything else
-    staging.rename(out)
-    count, size, digest = tree_digest(out)
-    return PackageReport(out, python_version, count, size, digest)

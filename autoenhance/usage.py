@@ -13,7 +13,10 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple
 
-from .report import LogRecord, parse_time
+from handler.results import Outcome
+from handler.times import parse_time
+
+from .function_logs import LoggedRecord
 
 DAY_ZONE = dt.timezone(dt.timedelta(hours=8), "UTC+8")
 MAX_QUERY_DAYS = 90
@@ -77,19 +80,19 @@ class DayUsage(NamedTuple):
 
 
 def mps_usage(
-    call: Callable[[dict[str, Any]], dict[str, Any]],
+    fetch_usage: Callable[[dict[str, Any]], dict[str, Any]],
     since: dt.date,
     until: dt.date,
     process_regions: list[str] | None = None,
 ) -> tuple[dict[dt.date, DayUsage], int]:
-    """What DescribeUsageData says per day (`call(params)` returns the Response); and the queries made."""
+    """What DescribeUsageData says per day (`fetch_usage(params)` returns its Response); and the queries made."""
     days: dict[dt.date, DayUsage] = {}
     asked = queries(since, until)
     for window in asked:
         params: dict[str, Any] = {**window, "Types": [IMAGE_TYPE]}
         if process_regions:
             params["ProcessRegions"] = list(process_regions)
-        response = call(params)
+        response = fetch_usage(params)
         for data in response.get("Data") or []:
             if not isinstance(data, dict) or data.get("TaskType") != IMAGE_TYPE:
                 continue
@@ -104,7 +107,7 @@ def mps_usage(
 
 def _day_of(value: Any) -> dt.date | None:
     """The day a Summary item's Time starts, in the zone it is written in (MPS writes +08:00)."""
-    seconds = parse_time(value)
+    seconds = parse_time(value, units="auto")
     if seconds is None:
         return None
     text = str(value)
@@ -118,28 +121,28 @@ def _int(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
-class Submitted(NamedTuple):
+class LoggedSubmissions(NamedTuple):
+    """The submitted records of the logs, counted per Beijing day."""
+
     per_day: Counter[dt.date]
     undated: int  # submitted records with no time stamp, in the line or around it
     outside: int  # submitted records on days outside the range
 
 
-def submitted_per_day(records: Iterable[LogRecord], since: dt.date, until: dt.date) -> Submitted:
+def submitted_per_day(records: Iterable[LoggedRecord], since: dt.date, until: dt.date) -> LoggedSubmissions:
     """Submitted records per Beijing day: the line's `time`, else the time stamp of what wraps it."""
     per_day: Counter[dt.date] = Counter()
     undated = outside = 0
     seen: set[str] = set()  # TaskIds: a log given twice counts once
-    for record in records:
-        fields = record.fields
-        if fields.get("outcome") != "submitted":
+    for logged in records:
+        result = logged.record.result
+        if result.outcome is not Outcome.SUBMITTED:
             continue
-        task_id = fields.get("task_id")
-        if isinstance(task_id, str) and task_id:
-            if task_id in seen:
+        if result.task_id:
+            if result.task_id in seen:
                 continue
-            seen.add(task_id)
-        at = parse_time(fields.get("time"))
-        at = at if at is not None else record.logged_at
+            seen.add(result.task_id)
+        at = logged.record.time if logged.record.time is not None else logged.logged_at
         if at is None:
             undated += 1
             continue
@@ -148,7 +151,7 @@ def submitted_per_day(records: Iterable[LogRecord], since: dt.date, until: dt.da
             per_day[day] += 1
         else:
             outside += 1
-    return Submitted(per_day, undated, outside)
+    return LoggedSubmissions(per_day, undated, outside)
 
 
 class DayRow(NamedTuple):
@@ -173,7 +176,7 @@ class DayRow(NamedTuple):
 
 
 def day_rows(
-    since: dt.date, until: dt.date, usage: dict[dt.date, DayUsage], submitted: Submitted | None
+    since: dt.date, until: dt.date, usage: dict[dt.date, DayUsage], submitted: LoggedSubmissions | None
 ) -> list[DayRow]:
     """One row per day of the range (at most 365), days MPS did not mention as zero."""
     rows = []

@@ -20,9 +20,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from autoenhance.cos_events import cos_event, cos_record
+from autoenhance.sample_events import cos_event, cos_record
 from fakes.harness import WarmContainer, start_mps
-from handler.config import DEFAULT_CONCURRENCY
+from handler.variables import DEFAULT_CONCURRENCY
 
 BUCKET, REGION = "photos-1250000000", "ap-guangzhou"
 

@@ -36,9 +36,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from autoenhance.cos_events import cos_event, cos_record
 from autoenhance.package import build_package, tree_digest
 from autoenhance.runtimes import SCF_RUNTIMES, locate_runtime
+from autoenhance.sample_events import cos_event, cos_record
 from bench.child import run_child
 from fakes.harness import start_mps
 

@@ -47,12 +47,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from autoenhance.cos_events import cos_event, cos_record
+from autoenhance.sample_events import cos_event, cos_record
 from fakes.harness import FakeMps, WarmContainer, start_mps
 from fakes.mps import FakeClock, MpsBackend
-from handler.config import ConfigurationError
-from handler.cos_event import MalformedEventError
-from handler.index import RecordsNotSubmittedError
+from handler.errors import ConfigurationError, MalformedEventError, RecordsNotSubmittedError
 
 DOCUMENTED_ERRORS = (RecordsNotSubmittedError, MalformedEventError, ConfigurationError)
 DUPLICATE_CODE = "InvalidParameterValue.SessionId"
@@ -338,7 +336,9 @@ def check_invariant(
         reasons_by_event.setdefault(letter.event_index, []).append(letter.reason)
     for obj, event_index in workload.objects.items():
         count = tasks_by_object.get(obj, 0)
-        named = [r for r in reasons_by_event.get(event_index, []) if f"{BUCKET}{obj}:" in r]
+        # The raised message names each failed object as a JSON string: "bucket/key": CODE
+        quoted = json.dumps(f"{BUCKET}{obj}", ensure_ascii=False) + ":"
+        named = [r for r in reasons_by_event.get(event_index, []) if quoted in r]
         if count > 1:
             violations.append(f"{obj}: {count} tasks (at most one allowed)")
         elif count == 0 and not named:

@@ -9,8 +9,9 @@
 - `WarmContainer`: one warm SCF container in this process, `handler.index.load_function(Runtime(...))`
   pointed at a fake MPS, with its JSON log captured.
 
-This is the only module of `fakes/` that imports `handler`: it runs the function, the fakes
-themselves know nothing of it.
+This is the only module of `fakes/` that imports the function (`handler.index` and its errors):
+it runs it. The fakes themselves know nothing of it; they share only `handler/times.py`, the
+project's one time formatter and parser, so a fake writes times as everything else reads them.
 """
 
 from __future__ import annotations
@@ -29,9 +30,8 @@ from tencentcloud.common.credential import Credential
 from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
 
-from handler.config import ConfigurationError
-from handler.cos_event import MalformedEventError
-from handler.index import Function, RecordsNotSubmittedError, load_function
+from handler.errors import ConfigurationError, MalformedEventError, RecordsNotSubmittedError
+from handler.index import Function, load_function
 from handler.runtime import Runtime
 
 from .cos import CosBackend, FakeCosServer, ObjectCreated
@@ -45,7 +45,7 @@ REGION = "ap-guangzhou"
 BUCKET = "photos-1250000000"  # the bucket a fake COS starts with, and the sample events' bucket
 # The invocation context SCF passes, as the tests have always used it: a fixed request id, a 30 s limit.
 CONTEXT: dict[str, Any] = {"request_id": "req-1", "time_limit_in_ms": 30_000, "tencentcloud_region": REGION}
-# The only exception types the function may raise (README, Failure semantics).
+# The only exception types the function may raise (docs/how-it-works.md, Failure semantics).
 DOCUMENTED_ERRORS = (RecordsNotSubmittedError, MalformedEventError, ConfigurationError)
 FAST_SLEEP_CAP = 0.01  # WarmContainer's default sleep: every sleep recorded, at most this long for real
 
@@ -284,7 +284,7 @@ def _capped_sleep(seconds: float) -> None:
 def upload_event(created: ObjectCreated) -> dict[str, Any]:
     """The COS trigger event for one write to the fake COS, as COS delivers it: the object's ETag,
     Content-Type and x-cos-meta-* headers in cosObject.meta (what rules and the SessionId read)."""
-    from autoenhance.cos_events import cos_event, cos_record
+    from autoenhance.sample_events import cos_event, cos_record
 
     record = cos_record(
         created.bucket, created.region, created.key, size=created.size, event_time=int(created.time),

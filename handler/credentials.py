@@ -2,8 +2,9 @@
 
 SCF injects the execution role's temporary keys as TENCENTCLOUD_SECRETID,
 TENCENTCLOUD_SECRETKEY and TENCENTCLOUD_SESSIONTOKEN (no underscore inside the names) and
-rotates them while a container lives, so they are read per invocation and re-read once when
-MPS says the token expired. The CLI reads an operator's keys the same way.
+rotates them while a container lives, so they are read per invocation and re-read when MPS
+says the token expired (each call then retries once if the keys differ from the ones it was
+signed with: handler/submit.py). The CLI reads an operator's keys the same way.
 """
 
 from __future__ import annotations
@@ -45,7 +46,11 @@ class CredentialProvider:
         self.current = read_credentials(env)
 
     def refresh(self) -> bool:
-        """Re-read the environment; True when it now holds different keys worth a retry."""
+        """Re-read the environment; True when it holds different keys than the previous read.
+
+        Only the first of several callers learns of one rotation here: whether a refused call is
+        worth a retry is decided against the keys it was signed with, not by this answer.
+        """
         fresh = read_credentials(self._env)
         if fresh is None or fresh == self.current:
             return False
@@ -53,7 +58,7 @@ class CredentialProvider:
         return True
 
 
-MISSING_CREDENTIALS = (
+NO_CREDENTIALS_MESSAGE = (
     f"{SECRET_ID}/{SECRET_KEY} are not set: bind an execution role to the "
     "function (role: in serverless.yml) so SCF injects temporary credentials"
 )

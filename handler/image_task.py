@@ -14,6 +14,8 @@ import os
 from collections.abc import Mapping
 from typing import Any, NamedTuple, Union
 
+from .errors import ImageTaskError
+
 _SCHEMA_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "mps_schema.json")
 
 DEFAULT_IMAGE_TASK: Mapping[str, Any] = {
@@ -31,11 +33,11 @@ class Between(NamedTuple):
     high: float
 
 
-Rule = Union[OneOf, Between]
+ValueRule = Union[OneOf, Between]  # a field's allowed values; named apart from RULES_FILE's Rule (handler/rules.py)
 _SWITCH = OneOf(("ON", "OFF"))
 
 # (model type, field) -> rule. Keyed by model type so a rule holds wherever the type is used.
-RULES: Mapping[tuple[str, str], Rule] = {
+RULES: Mapping[tuple[str, str], ValueRule] = {
     ("ImageEncodeConfig", "Format"): OneOf(("JPEG", "PNG", "BMP", "WebP")),
     ("ImageEncodeConfig", "Quality"): Between(1, 100),
     ("SuperResolutionConfig", "Type"): OneOf(("lq", "hq")),
@@ -105,14 +107,6 @@ _JSON_TYPES = {"str": (str,), "int": (int,), "float": (int, float), "bool": (boo
 _JSON_NAMES = {"str": "a string", "int": "an integer", "float": "a number", "bool": "true/false"}
 
 
-class ImageTaskError(ValueError):
-    """Every problem found, one per line, each naming the field, the value and what is allowed."""
-
-    def __init__(self, problems: list[str]):
-        super().__init__("\n".join(problems))
-        self.problems = problems
-
-
 _schema_cache: dict[str, Any] | None = None
 
 
@@ -147,7 +141,7 @@ def _check(
     path: str,
     types: Mapping[str, Any],
     problems: list[str],
-    rule: Rule | None = None,
+    rule: ValueRule | None = None,
     refuse_null: bool = False,
 ) -> Any:
     if isinstance(spec, list):
@@ -189,7 +183,7 @@ def _check(
     return out
 
 
-def _apply_rule(rule: Rule, value: Any, path: str, problems: list[str]) -> Any:
+def _apply_rule(rule: ValueRule, value: Any, path: str, problems: list[str]) -> Any:
     if isinstance(rule, OneOf):
         if not isinstance(value, str):
             return value  # the type problem is already reported

@@ -30,9 +30,17 @@ from tencentcloud.common.profile.http_profile import HttpProfile
 
 from .config import Endpoint
 from .credentials import Credentials
+from .errors import (
+    CLIENT_ERROR,
+    INVALID_RESPONSE,
+    NETWORK_CONNECT_FAILED,
+    NETWORK_CONNECTION_LOST,
+    NETWORK_DEADLINE,
+    UNKNOWN_ERROR,
+    MpsCallError,
+)
 from .log import REDACTED, Redactor
-from .mps_errors import INVALID_RESPONSE, MpsCallError
-from .transport import CONNECT_FAILED, CONNECTION_LOST, DEADLINE, call_deadline, install_deadline, transport_error_code
+from .transport import LeanSession, call_deadline, install_deadline, transport_error_code
 
 MPS_VERSION = "2019-06-12"
 SDK_LOGGER = "tencentcloud_sdk_common"  # the logger every SDK module writes to
@@ -87,20 +95,27 @@ logging.getLogger(SDK_LOGGER).addFilter(_scrubber)
 sdk_log_redaction = _scrubber.redacting
 
 
+MAX_ERROR_CHARS = 2000  # of an error message kept from an answer
+
+
 def _call_error(exc: Exception, timeout: float) -> MpsCallError:
     """What went wrong with one call, as the code the retry policy classifies."""
     if isinstance(exc, TencentCloudSDKException) and exc.code != "ClientNetworkError":
-        # MPS's own error envelope, or the SDK's code for a non-200 status (ServerNetworkError).
-        return MpsCallError(str(exc.code or "ClientError"), str(exc.message or ""), str(exc.requestId or ""))
+        # MPS's own error envelope, or the SDK's code for a non-200 status (ServerNetworkError), whose
+        # message is the whole body: a gateway's error page is cut, so the record's line stays short.
+        message = exc.message.decode("utf-8", "replace") if isinstance(exc.message, bytes) else str(exc.message or "")
+        if len(message) > MAX_ERROR_CHARS:
+            message = message[:MAX_ERROR_CHARS] + f"... ({len(message)} characters)"
+        return MpsCallError(str(exc.code or CLIENT_ERROR), message, str(exc.requestId or ""))
     code = transport_error_code(exc)
     # The SDK wraps what fails before the answer's headers arrive; what it raises raw came later.
     if isinstance(exc, TencentCloudSDKException):
         detail = str(exc.message)
     else:
         detail = f"{type(exc).__name__}: {exc}"
-        if code == CONNECT_FAILED:
-            code = CONNECTION_LOST  # raised while reading an answer: the request did reach MPS
-    if code == DEADLINE:
+        if code == NETWORK_CONNECT_FAILED:
+            code = NETWORK_CONNECTION_LOST  # raised while reading an answer: the request did reach MPS
+    if code == NETWORK_DEADLINE:
         return MpsCallError(code, f"no complete answer within {timeout:.2f} s, the time this call had: {detail}")
     if code is not None:
         return MpsCallError(code, detail)
@@ -128,18 +143,24 @@ class MpsApi:
         clock: Callable[[], float] = time.monotonic,  # what the call's deadline is measured on
     ):
         self._clock = clock
+        # Of the last call's time, how long this process had nothing to run (its real time less the
+        # process's CPU meanwhile, every thread): the wait that more calls in flight can overlap.
+        # A measurement of this machine, not a deadline: real clocks, whatever clock is injected.
+        self.waited: float | None = None
         http = HttpProfile(protocol=endpoint.scheme, endpoint=endpoint.host, reqTimeout=timeout)
         # en-US: error messages end up in logs read by people who may not read Chinese.
         profile = ClientProfile(httpProfile=http, language="en-US")
         self._credentials = credentials
         _scrubber.remember(credentials)
         self._client = CommonClient("mps", MPS_VERSION, Credential(*credentials), region, profile)
-        session = self._client.request.conn._session
-        install_deadline(session)
         # requests would re-read proxy variables and look for ~/.netrc at every call (a third of the
         # CPU of a warm call); the SDK already read HTTPS_PROXY/HTTP_PROXY and NO_PROXY when it was
         # built and passes them explicitly, so only ALL_PROXY stops working (docs/tencent-cloud.md#proxies).
-        session.trust_env = False
+        # LeanSession has trust_env off and prepares the SDK's calls without per-call cookie jars
+        # and URL parsing (handler/transport.py).
+        self._client.request.conn._session.close()  # unused yet: the SDK makes it, we replace it
+        session = self._client.request.conn._session = LeanSession()
+        install_deadline(session)
 
     def _use(self, credentials: Credentials, timeout: float) -> None:
         if credentials != self._credentials:
@@ -155,11 +176,14 @@ class MpsApi:
     def call(self, action: str, params: dict[str, Any], credentials: Credentials, timeout: float) -> dict[str, Any]:
         """One call, over within `timeout` seconds whatever the server does; every failure is an MpsCallError."""
         self._use(credentials, timeout)
+        started, cpu = time.perf_counter(), time.process_time()
         try:
             with call_deadline(timeout, self._clock):
                 envelope = self._client.call_json(action, params)
         except Exception as exc:  # noqa: BLE001  (the edge: nothing but MpsCallError leaves it)
             raise _call_error(exc, timeout) from None
+        finally:
+            self.waited = max(0.0, (time.perf_counter() - started) - (time.process_time() - cpu))
         response = envelope.get("Response") if isinstance(envelope, dict) else None
         if not isinstance(response, dict):
             raise MpsCallError(INVALID_RESPONSE, f"MPS answer has no Response object: {json.dumps(envelope)[:200]}")
@@ -168,7 +192,7 @@ class MpsApi:
             # The SDK only detects errors when Content-Type is exactly application/json
             # (docs/tencent-cloud.md#error-detection); anything else reaches us as a "success" envelope.
             raise MpsCallError(
-                str(error.get("Code", "UnknownError")),
+                str(error.get("Code", UNKNOWN_ERROR)),
                 str(error.get("Message", "")),
                 str(response.get("RequestId", "")),
             )

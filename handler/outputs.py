@@ -20,30 +20,12 @@ is left to MPS: `c.jpg` becomes `c.jpg.jpeg`, and two sources never share an out
 from __future__ import annotations
 
 import posixpath
-from typing import Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, NamedTuple
 
+from .errors import OutputKeyTooLongError, UnsafeKeyError
 
-class OutputSettings(Protocol):
-    """The part of `handler.config.Settings` that decides outputs."""
-
-    @property
-    def output_bucket(self) -> str | None: ...  # None: the uploaded object's own bucket
-    @property
-    def output_region(self) -> str | None: ...  # None: the input's region
-    @property
-    def output_dir(self) -> str: ...  # '/x/' form
-    @property
-    def output_path(self) -> str | None: ...
-    @property
-    def trigger_prefix(self) -> str | None: ...
-    @property
-    def image_task(self) -> dict[str, Any] | None: ...
-    @property
-    def definition(self) -> int | None: ...
-
-
-class UnsafeKeyError(ValueError):
-    """A key whose mirrored output directory could leave the configured output directory."""
+if TYPE_CHECKING:  # config.py imports this module, so Settings is imported for the type checker only
+    from .config import Settings
 
 
 class OutputLocation(NamedTuple):
@@ -53,6 +35,9 @@ class OutputLocation(NamedTuple):
     output_path: str | None  # OutputPath as sent (None: MPS's default name)
 
 
+MAX_KEY_BYTES = 850  # COS's limit on an object key, in UTF-8 bytes (docs/tencent-cloud.md#output-naming)
+# {format} when a template (Definition) decides it: as long as the longest MPS writes (jpeg, webp).
+LONGEST_FORMAT = "xxxx"
 DEFAULT_NAME = "{inputName}.{inputFormat}.{format}"
 SOURCE_NAME = "{inputName}.{inputFormat}"  # together they are the source's file name: what keeps names apart
 # MPS's file-name variables (docs/tencent-cloud.md#output-naming): a file name holding one would be
@@ -86,65 +71,86 @@ def render_output_name(template: str, filename: str) -> str:
     return rendered.replace("\0", filename)
 
 
-def guard_prefix(s: OutputSettings) -> str:
+def guard_prefix(s: Settings) -> str:
     """Key prefix (no leading '/') under which this function's outputs land in the output bucket.
 
-    OUTPUT_PATH is always relative (config.py refuses an absolute one), so that is OUTPUT_DIR.
+    OUTPUT_PATH is always relative (variables.py refuses an absolute one), so that is OUTPUT_DIR.
     """
     return s.output_dir.lstrip("/")
 
 
-def is_own_output(bucket: str, key: str, s: OutputSettings) -> bool:
+def is_own_output(bucket: str, key: str, s: Settings) -> bool:
     """An object the function wrote: submitting it would loop (one task per output, forever)."""
     guard = guard_prefix(s)
     return bool(guard) and bucket == (s.output_bucket or bucket) and key.startswith(guard)
 
 
-def writes_next_to_sources(bucket: str, s: OutputSettings) -> bool:
+def writes_next_to_sources(bucket: str, s: Settings) -> bool:
     """Output in the input's own bucket with no output directory: every output re-triggers."""
     return guard_prefix(s) == "" and (s.output_bucket or bucket) == bucket
 
 
-def output_dir_for(key: str, s: OutputSettings) -> str:
-    """OUTPUT_DIR + the input's directory, e.g. 'a/b/c.jpg' -> '/enhanced/a/b/'."""
+def output_dir_for(key: str, s: Settings) -> str:
+    """OUTPUT_DIR + the input's directory exactly as in the key, e.g. 'a/b/c.jpg' -> '/enhanced/a/b/'.
+
+    Empty segments are kept: `a//c.jpg` and `a/c.jpg` are two objects, so their outputs are two.
+    """
     parts = key.split("/")[:-1]
     if any(p in (".", "..") for p in parts):
         raise UnsafeKeyError(f"key {key!r} has '.' or '..' path segments; its output could leave {s.output_dir}")
-    return s.output_dir + "".join(p + "/" for p in parts if p)
+    return s.output_dir + "".join(p + "/" for p in parts)
 
 
-def output_location(bucket: str, region: str, key: str, s: OutputSettings) -> OutputLocation:
+def output_location(bucket: str, region: str, key: str, s: Settings) -> OutputLocation:
+    """Where the record's output goes; refuses a key whose output could not be written as sent."""
     filename = posixpath.basename(key)
     if any(variable in filename for variable in MPS_VARIABLES):
         raise UnsafeKeyError(f"key {key!r} holds an MPS file-name variable: MPS would rename its output")
-    return OutputLocation(
+    where = OutputLocation(
         bucket=s.output_bucket or bucket,
         region=s.output_region or region,
         output_dir=output_dir_for(key, s),
         output_path=render_output_name(s.output_path or DEFAULT_NAME, filename),
     )
+    longest = _output_key(where, _output_format(filename, s) or LONGEST_FORMAT)
+    if len(longest.encode("utf-8", "surrogatepass")) > MAX_KEY_BYTES:
+        raise OutputKeyTooLongError(
+            f"key {key!r}: its output key would be {len(longest.encode('utf-8', 'surrogatepass'))} bytes, over COS's "
+            f"{MAX_KEY_BYTES}-byte limit ({longest!r}); shorten OUTPUT_DIR or OUTPUT_PATH, or the source's name"
+        )
+    return where
 
 
-def predicted_output_key(bucket: str, region: str, key: str, s: OutputSettings) -> str | None:
-    """The key MPS will write this object's output to, when the configuration determines it.
-
-    None when the format depends on a template (Definition). {format} is the lowercased
-    EncodeConfig.Format, else the input's own extension.
-    """
+def _output_format(filename: str, s: Settings) -> str | None:
+    """MPS's {format}: the lowercased EncodeConfig.Format, else the input's extension; None with a template."""
     if s.definition is not None or s.image_task is None:
         return None
-    try:
-        where = output_location(bucket, region, key, s)
-    except UnsafeKeyError:
-        return None
-    extension = split_file_name(posixpath.basename(key))[1]
-    fmt = str((s.image_task.get("EncodeConfig") or {}).get("Format") or extension).lower()
+    extension = split_file_name(filename)[1]
+    return str((s.image_task.get("EncodeConfig") or {}).get("Format") or extension).lower()
+
+
+def _output_key(where: OutputLocation, fmt: str) -> str:
     rendered = (where.output_path or "").replace("{format}", fmt)
     path = rendered if rendered.startswith("/") else where.output_dir + rendered
     return path.lstrip("/")
 
 
-def loop_problems(s: OutputSettings, watched_bucket: str | None = None) -> list[str]:
+def predicted_output_key(bucket: str, region: str, key: str, s: Settings) -> str | None:
+    """The key MPS will write this object's output to, when the configuration determines it.
+
+    None when the format depends on a template (Definition). {format} is the lowercased
+    EncodeConfig.Format, else the input's own extension.
+    """
+    fmt = _output_format(posixpath.basename(key), s)
+    if fmt is None:
+        return None
+    try:
+        return _output_key(output_location(bucket, region, key, s), fmt)
+    except (UnsafeKeyError, OutputKeyTooLongError):
+        return None
+
+
+def loop_problems(s: Settings, watched_bucket: str | None = None) -> list[str]:
     """Configurations that would re-trigger the function without end, or skip every upload.
 
     They are checked when outputs go to the watched bucket: no OUTPUT_BUCKET, or one equal to
@@ -174,12 +180,12 @@ def loop_problems(s: OutputSettings, watched_bucket: str | None = None) -> list[
     return problems
 
 
-def retriggers(s: OutputSettings, trigger_prefix: str | None) -> bool:
+def retriggers(s: Settings, trigger_prefix: str | None) -> bool:
     """Outputs land where a trigger with this prefix fires: skipped, but one invocation each."""
     return s.output_bucket is None and guard_prefix(s).startswith(trigger_prefix or "")
 
 
-def retrigger_warning(s: OutputSettings) -> str | None:
+def retrigger_warning(s: Settings) -> str | None:
     """check-config's warning when outputs re-trigger the function (TRIGGER_PREFIX as the trigger's)."""
     if not retriggers(s, s.trigger_prefix):
         return None

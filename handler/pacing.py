@@ -1,4 +1,7 @@
-"""One pacer for every ProcessImage call of a container (or a backfill run): MPS's per-account rate.
+"""One pacer for every call of one MPS action in a container (or a backfill run, a report): MPS's per-account rate.
+
+Shared by passing it as the retry loop's `limiter` (handler/submit.py `CallPolicy`), which takes a
+slot before each attempt and reports each throttled or answered one.
 
 MPS allows ProcessImage 20 requests/s per account (docs/tencent-cloud.md#rate-limit). Calls are
 spaced 2% under the rate (clock and network jitter would otherwise put a 21st call in some 1-second

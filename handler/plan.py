@@ -10,12 +10,21 @@ import hashlib
 import json
 from typing import Any, NamedTuple, Union
 
-from .config import Rule, Settings
+from .config import Settings
 from .cos_event import CosUploadRecord, RecordError
-from .outputs import UnsafeKeyError, guard_prefix, is_own_output, output_location, writes_next_to_sources
-from .rules import CONTROL_HEADER, OPT_OUT, extension_of
+from .errors import (
+    LOOP_GUARD,
+    MALFORMED_RECORD,
+    OUTPUT_KEY_TOO_LONG,
+    UNKNOWN_RULE,
+    UNSAFE_KEY,
+    OutputKeyTooLongError,
+    UnsafeKeyError,
+)
+from .outputs import guard_prefix, is_own_output, output_location, writes_next_to_sources
+from .rules import CONTROL_HEADER, OPT_OUT, Rule, extension_of
 
-SESSION_ID_PREFIX = "ae2-"  # bump the digit if the recipe below ever changes
+SESSION_ID_PREFIX = "ae3-"  # bump the digit if the recipe below ever changes
 SESSION_ID_MAX = 50  # MPS: SessionId is at most 50 characters (docs/tencent-cloud.md#sessionid)
 
 
@@ -64,22 +73,32 @@ def from_output_bucket(record: CosUploadRecord, settings: Settings) -> bool:
     return record.bucket == settings.output_bucket and settings.output_region in (None, record.region)
 
 
+def content_tag(etag: str) -> str:
+    """An ETag as the bytes' name: '"ABC"', 'W/"abc"' and 'abc' are one (COS's ETags are hex digests)."""
+    tag = etag.strip()
+    if tag[:2] in ("W/", "w/"):
+        tag = tag[2:]
+    return tag.strip().strip('"').lower()
+
+
 def session_id_for(record: CosUploadRecord, fingerprint: str, generation: str = "") -> str:
     """Deterministic MPS SessionId for one object's content under one task configuration.
 
-    The object's identity is its bucket, region, key, ETag and size, which the trigger's event
+    The object's identity is its bucket, region, key and ETag, which the trigger's event
     (cosObject.meta.ETag) and a backfill's listing both carry: whoever submits an object, it gets
-    one id, so the trigger and a backfill running together create one task. A redelivered event
-    has the same id; a re-upload of different bytes has a new ETag, so a new id and a new task; a
-    re-upload of identical bytes is the same content and, within MPS's three days, a duplicate.
-    An event without an ETag falls back to the upload's own identity (x-cos-request-id,
-    eventTime, version). `generation` is empty except for a deliberate resubmission, which names
-    a new one. sha256 truncated to 176 bits keeps ids collision-free in practice and the whole id
-    at 48 characters (MPS allows 50).
+    one id, so the trigger and a backfill running together create one task. The ETag names the
+    bytes (so the size adds nothing, and an event may lack it); it is compared as COS means it:
+    without quotes, a weak `W/` mark or case. A redelivered event has the same id; a re-upload of
+    different bytes has a new ETag, so a new id and a new task; a re-upload of identical bytes
+    (a restored earlier version too) is the same content and, within MPS's three days, a
+    duplicate. An event without an ETag falls back to the upload's own identity
+    (x-cos-request-id, eventTime, version). `generation` is empty except for a deliberate
+    resubmission, which names a new one. sha256 truncated to 176 bits keeps ids collision-free in
+    practice and the whole id at 48 characters (MPS allows 50).
     """
-    etag = record.etag.strip().strip('"').lower()
+    etag = content_tag(record.etag)
     if etag:
-        identity: list[Any] = [record.bucket, record.region, record.key, etag, record.size]
+        identity: list[Any] = [record.bucket, record.region, record.key, etag]
     else:
         identity = [
             record.bucket, record.region, record.key, record.version_id, record.cos_request_id,
@@ -105,7 +124,7 @@ def chosen_rule(record: CosUploadRecord, settings: Settings) -> Rule | Skip | Fa
         if rule is None:
             known = ", ".join(r.name for r in settings.rules) or "none: RULES_FILE is not set"
             return Fail(
-                "UnknownRule", f"{CONTROL_HEADER} names the rule {choice!r}, which does not exist (rules: {known})"
+                UNKNOWN_RULE, f"{CONTROL_HEADER} names the rule {choice!r}, which does not exist (rules: {known})"
             )
         return rule
     for rule in settings.rules:
@@ -150,12 +169,12 @@ def plan_record(
     `generation` names a deliberate resubmission (backfill --resubmit): a new SessionId for the same object.
     """
     if isinstance(item, RecordError):
-        return Fail("MalformedRecord", item.message)
+        return Fail(MALFORMED_RECORD, item.message)
     if settings.output_bucket_loop and from_output_bucket(item, settings):
         # Start-up could not know the trigger watches OUTPUT_BUCKET; this record proves it does, and
         # the configuration would loop or skip every upload there. Failing gets SCF to retry and
         # dead-letter the event, where a skip would drop every upload without a trace.
-        return Fail("LoopGuard", f"record from OUTPUT_BUCKET: {settings.output_bucket_loop}")
+        return Fail(LOOP_GUARD, f"record from OUTPUT_BUCKET: {settings.output_bucket_loop}")
     reason = skip_reason(item, settings)
     if reason:
         return Skip(reason)
@@ -169,10 +188,10 @@ def plan_record(
         name, effective = chosen.name, chosen.settings
     # The environment's own output bucket was checked first thing; a rule's is checked here.
     if effective is not settings and effective.output_bucket_loop and from_output_bucket(item, effective):
-        return Fail("LoopGuard", f"record from rule {name}'s output bucket: {effective.output_bucket_loop}", rule=name)
+        return Fail(LOOP_GUARD, f"record from rule {name}'s output bucket: {effective.output_bucket_loop}", rule=name)
     if writes_next_to_sources(item.bucket, effective):
         return Fail(
-            "LoopGuard",
+            LOOP_GUARD,
             f"output would be written next to the source in {item.bucket} and re-trigger the function; "
             "set OUTPUT_DIR to a directory such as /enhanced/",
             rule=name,
@@ -181,5 +200,7 @@ def plan_record(
     try:
         request = build_process_image_request(item, effective, session_id if send_session_id else None)
     except UnsafeKeyError as exc:
-        return Fail("UnsafeKey", str(exc), session_id, name)
+        return Fail(UNSAFE_KEY, str(exc), session_id, name)
+    except OutputKeyTooLongError as exc:
+        return Fail(OUTPUT_KEY_TOO_LONG, str(exc), session_id, name)
     return Submit(session_id, request, name)

@@ -3,12 +3,18 @@
 `cosBucket.region` carries COS's historic short codes (`gz`, `sh`, ...). Only codes that a
 source ties to COS are mapped (docs/tencent-cloud.md#region-codes); anything else is an error, never a
 guess. Deployments that meet another code can extend the map with COS_REGION_CODES.
+
+Full names are checked for their shape only here: the function accepts a well-formed region it
+does not know, so a region opened after this code needs no change. `DOCUMENTED_REGIONS` and
+`region_slip` are for the CLI's checks, which refuse a near miss of a documented region.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+
+from .errors import RegionError
 
 # Short codes seen in COS events / cos-python-sdk-v5 `format_region` (`cos<code>` -> v5 name).
 COS_SHORT_CODES: Mapping[str, str] = {
@@ -32,12 +38,19 @@ COS_SHORT_CODES: Mapping[str, str] = {
     "sg": "ap-singapore",
 }
 
+# The regions COS and MPS document (docs/tencent-cloud.md#regions), the retired ones included
+# (buckets made there still exist), and ap-guangzhou-2, which an old short code maps to.
+DOCUMENTED_REGIONS = frozenset(
+    {
+        "ap-beijing-1", "ap-beijing", "ap-nanjing", "ap-shanghai", "ap-guangzhou", "ap-chengdu", "ap-chongqing",
+        "ap-shenzhen-fsi", "ap-shanghai-fsi", "ap-beijing-fsi", "ap-hongkong", "ap-singapore", "ap-mumbai",
+        "ap-jakarta", "ap-seoul", "ap-bangkok", "ap-tokyo", "na-siliconvalley", "na-ashburn", "na-toronto",
+        "sa-saopaulo", "eu-frankfurt", "eu-moscow", "ap-guangzhou-2",
+    }
+)  # fmt: skip
+
 # `ap-guangzhou`, `ap-beijing-1`, `na-siliconvalley`, `ap-shanghai-fsi`, ...
 _FULL_REGION = re.compile(r"[a-z]{2,3}-[a-z]+(?:-[a-z0-9]+)*")
-
-
-class RegionError(ValueError):
-    pass
 
 
 def is_full_region(name: str) -> bool:
@@ -86,3 +99,36 @@ def _unknown_code_message(code: str, extra: Mapping[str, str]) -> str:
         f"unknown COS region code {code!r}: {hint}a full region name such as 'ap-guangzhou' or a known "
         f"short code ({', '.join(known_codes)}), or add the code with COS_REGION_CODES='code=full-region'"
     )
+
+
+def region_slip(name: str) -> str | None:
+    """The documented region `name` is a slip of, or None: 'ap-shanghai' for 'ap-shangai',
+    'shanghai' or 'AP-Shanghai'; never for a documented region, nor for a numbered neighbour
+    ('ap-beijing-2' is not a slip of 'ap-beijing-1': it may be a new zone)."""
+    wanted = name.strip().lower()
+    if wanted in DOCUMENTED_REGIONS:
+        return wanted if wanted != name else None
+    bare = [r for r in sorted(DOCUMENTED_REGIONS) if r.split("-", 1)[1] == wanted]
+    if bare:
+        return bare[0]
+    import difflib  # only on this error path
+
+    for close in difflib.get_close_matches(wanted, sorted(DOCUMENTED_REGIONS), n=3, cutoff=0.8):
+        if _unnumbered(close) != _unnumbered(wanted) and _edits_within(wanted, close, 2):
+            return close
+    return None
+
+
+def _unnumbered(region: str) -> str:
+    return re.sub(r"-[0-9]+$", "", region)
+
+
+def _edits_within(a: str, b: str, limit: int) -> bool:
+    """Whether a letter missing, added or changed `limit` times at most turns `a` into `b` (Levenshtein)."""
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        row = [i]
+        for j, cb in enumerate(b, 1):
+            row.append(min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        previous = row
+    return previous[-1] <= limit

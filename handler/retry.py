@@ -1,8 +1,9 @@
-"""Pure decisions about one failed ProcessImage attempt: what its error code means, and how to back off.
+"""Pure decisions about one failed MPS attempt: what its error code means, and how to back off.
 
 `classify` turns a wire or transport error code into an `ErrorKind`; `RetryPolicy` holds every
-knob of the retry loop in `handler/submit.py`, with the function's and backfill's settings side by
-side. Nothing here does I/O.
+knob of the retry loop (`call_with_retries` in handler/submit.py, which every MPS call of the
+project goes through), with the function's and backfill's settings side by side. Nothing here
+does I/O.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 import enum
 import random
 from typing import Callable, NamedTuple
+
+from .errors import INVALID_RESPONSE, NETWORK_CONNECT_FAILED, NETWORK_ERROR_PREFIX
 
 
 class ErrorKind(enum.Enum):
@@ -32,12 +35,13 @@ _TRANSIENT_CODES = frozenset(
         "ServiceUnavailable",
         "ResourceUnavailable",
         "FailedOperation.NetWorkError",
-        "InvalidResponse",  # a 200 we could not read: the task may exist, SessionId makes a retry safe
+        INVALID_RESPONSE,  # a 200 we could not read: the task may exist, SessionId makes a retry safe
     }
 )
-# Prefixes of transient families: throttling, MPS internal errors, and the HTTP edge's own codes
-# for a transport fault (handler/mps_client.py names them NetworkError.<what happened>).
-_TRANSIENT_PREFIXES = ("InternalError.", "NetworkError.")
+# Prefixes of transient families: MPS internal errors, and the HTTP edge's own codes for a
+# transport fault (NetworkError.<what happened>: constants in handler/errors.py, decided in
+# handler/transport.py).
+_TRANSIENT_PREFIXES = ("InternalError.", NETWORK_ERROR_PREFIX)
 THROTTLED_PREFIX = "RequestLimitExceeded"
 
 
@@ -57,13 +61,20 @@ def classify(code: str, sent_session_id: bool = True) -> ErrorKind:
 
 
 class RetryPolicy(NamedTuple):
-    """How hard one record is tried. The function is bounded by its deadline, backfill by attempts.
+    """How hard one MPS call is tried. The function is bounded by its deadline, backfill and the CLI by attempts.
 
     base, cap: exponential backoff with full jitter, uniform in [0, min(cap, base * 2**n)] before
-        retry n+1. Full jitter spreads invocations that were throttled together instead of having
-        them retry in lock-step against the rate limit.
-    max_attempts: attempts per record for transient errors (None: only the deadline stops them).
-        Throttled attempts are not counted: throttling says "slower", not "broken".
+        retry n+1, where n+1 is the counted attempt that just failed. Full jitter spreads calls
+        that were throttled together instead of having them retry in lock-step against the rate limit.
+    max_attempts: counted attempts after which a transient error ends trying (None: only the
+        deadline or the caller's stop ends them). How attempts are counted, for every caller alike:
+        - every attempt made is counted (including one refused for its SessionId or for an
+          expired token: each of those is retried at most once per call), except
+        - a throttled attempt when a shared limiter paces the calls: throttling then says
+          "slower", not "broken"; the limiter slows every caller down and the attempt is retried
+          at the next slot without backoff, as long as the deadline and the caller allow.
+        Without a limiter a throttled attempt is a transient failure like any other: counted,
+        and followed by a backoff.
     min_call_seconds: never start a call with less time than this left before the deadline
         (a call that cannot finish only costs MPS a task whose answer is lost).
     """
@@ -84,9 +95,9 @@ BACKFILL_RETRY = RetryPolicy(max_attempts=8)  # no deadline: a run may take hour
 
 # Transient codes after which the request may have reached MPS and created the task although
 # no answer arrived: a later `duplicate` for the same SessionId is then most likely our own task.
-_ANSWER_LOST_CODES = frozenset({"ClientNetworkError", "ServerNetworkError", "InvalidResponse"})
-_NOT_SENT_CODES = frozenset({"NetworkError.ConnectFailed"})  # nothing reached MPS
+_ANSWER_LOST_CODES = frozenset({"ClientNetworkError", "ServerNetworkError", INVALID_RESPONSE})
+_NOT_SENT_CODES = frozenset({NETWORK_CONNECT_FAILED})  # nothing reached MPS
 
 
 def answer_may_be_lost(code: str) -> bool:
-    return code not in _NOT_SENT_CODES and (code in _ANSWER_LOST_CODES or code.startswith("NetworkError."))
+    return code not in _NOT_SENT_CODES and (code in _ANSWER_LOST_CODES or code.startswith(NETWORK_ERROR_PREFIX))

@@ -5,9 +5,10 @@ The file is `{"rules": [...]}`; each rule has a `name`, a `match` (any of `prefi
 `x-cos-meta-*` headers), exactly one action (`image_task`, `image_task_file`, `definition` or
 `"skip": "<reason>"`) and an optional `output` (`bucket`, `region`, `dir`, `path`).
 
-This module parses and matches; `config.py` turns each rule's task and output into the
-settings a record is planned with (validated with the same parsers as the environment's), so a
-rule's problems read exactly like a variable's. Pure: no I/O (the caller reads task files).
+This module parses (`RawRule`), matches (`RuleMatch`) and holds the rule a record is planned
+with (`Rule`); `config.py` turns each rule's task and output into that rule's settings (validated
+with the same parsers as the environment's), so a rule's problems read exactly like a variable's.
+Pure: no I/O (the caller reads task files).
 """
 
 from __future__ import annotations
@@ -15,7 +16,10 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:  # config.py imports this module, so Settings is imported for the type checker only
+    from .config import Settings
 
 CONTROL_HEADER = "x-cos-meta-autoenhance"  # set by the uploader: "skip", or the name of a rule to use
 OPT_OUT = "skip"
@@ -77,6 +81,15 @@ class RawRule(NamedTuple):
     action: str  # one of ACTIONS
     value: Any  # the action's value: an ImageTask object, a file name, a template id, a skip reason
     output: dict[str, str]  # raw strings, validated by config.py like OUTPUT_* variables
+
+
+class Rule(NamedTuple):
+    """A rule of RULES_FILE, ready to plan with: a skip reason, or the settings its records get."""
+
+    name: str
+    match: RuleMatch
+    skip: str | None  # a skip rule's reason
+    settings: Settings | None = None  # a task rule's: the environment's, with its task and outputs
 
 
 def extension_of(key: str) -> str:

@@ -29,8 +29,23 @@ from typing import Any, Callable
 import requests
 import urllib3
 from requests.adapters import HTTPAdapter
+from requests.cookies import RequestsCookieJar
+from requests.hooks import default_hooks
+from requests.sessions import merge_setting
+from requests.structures import CaseInsensitiveDict
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+from .errors import (
+    NETWORK_CONNECT_FAILED,
+    NETWORK_CONNECTION_LOST,
+    NETWORK_DEADLINE,
+    NETWORK_INCOMPLETE_ANSWER,
+    NETWORK_OTHER,
+    NETWORK_TIMEOUT,
+    NETWORK_TLS,
+    NETWORK_UNREADABLE_ANSWER,
+)
 
 _call = threading.local()  # .deadline, .clock and .expired, per calling thread
 
@@ -154,18 +169,56 @@ def install_deadline(session: requests.Session) -> None:
     session.mount("http://", adapter)
 
 
-# -- what happened ------------------------------------------------------------------------------
+class LeanSession(requests.Session):
+    """A requests Session whose `request` prepares the SDK's calls without what they never use.
 
-# The edge's codes for transport faults. All start with NetworkError. and are transient
-# (handler/retry.py); only ConnectFailed is known to have sent nothing.
-CONNECT_FAILED = "NetworkError.ConnectFailed"  # refused, unreachable, DNS, connect timeout
-CONNECTION_LOST = "NetworkError.ConnectionLost"  # reset or closed before an answer arrived
-TIMEOUT = "NetworkError.Timeout"  # no byte for the read timeout
-DEADLINE = "NetworkError.DeadlineExceeded"  # the call ran into the invocation's deadline
-INCOMPLETE_ANSWER = "NetworkError.IncompleteAnswer"  # the body ended before its Content-Length
-UNREADABLE_ANSWER = "NetworkError.UnreadableAnswer"  # Content-Encoding the body does not match
-TLS = "NetworkError.TLS"  # handshake or certificate failure
-OTHER = "NetworkError.Other"  # any other transport exception
+    The SDK sends every call through `Session.request` (a str body, its own headers, `stream=True`):
+    that rebuilds, per call, a cookie jar from two merges (and asks it for a Cookie header), the
+    URL's parse and IDNA normalisation, and merges for params, auth and hooks the SDK never passes.
+    Here the URL is normalised once per endpoint and the rest is what `Session.request` ends up
+    with for such a call: the same headers (session's then the call's), body, Content-Length,
+    proxies, verify and timeout, sent by the same `Session.send`. Anything else (cookies, auth,
+    params, files, hooks, `trust_env`) goes the ordinary way.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.trust_env = False  # see handler/mps_client.py: proxies come from the SDK, explicitly
+        self._urls: dict[str, str] = {}
+
+    def request(
+        self, method: str, url: str, params: Any = None, data: Any = None, headers: Any = None, cookies: Any = None,
+        files: Any = None, auth: Any = None, timeout: Any = None, allow_redirects: bool = True, proxies: Any = None,
+        hooks: Any = None, stream: Any = None, verify: Any = None, cert: Any = None, json: Any = None,
+    ) -> requests.Response:  # fmt: skip
+        if (
+            params or cookies or files or auth or hooks or json is not None or self.trust_env or self.auth
+            or self.params or len(self.cookies) or any(self.hooks.values())
+            or not isinstance(data, (str, bytes)) or not isinstance(url, str) or "@" in url
+        ):  # fmt: skip
+            return super().request(
+                method, url, params=params, data=data, headers=headers, cookies=cookies, files=files, auth=auth,
+                timeout=timeout, allow_redirects=allow_redirects, proxies=proxies, hooks=hooks, stream=stream,
+                verify=verify, cert=cert, json=json,
+            )  # fmt: skip
+        prep = requests.PreparedRequest()
+        prep.prepare_method(method)
+        prepared_url = self._urls.get(url)
+        if prepared_url is None:
+            prep.prepare_url(url, None)
+            if len(self._urls) > 8:
+                self._urls.clear()
+            self._urls[url] = prepared_url = str(prep.url)
+        prep.url = prepared_url
+        prep.prepare_headers(merge_setting(headers, self.headers, dict_class=CaseInsensitiveDict))
+        prep._cookies = RequestsCookieJar()  # what an empty jar prepares to
+        prep.prepare_body(data, None, None)
+        prep.hooks = default_hooks()
+        settings = self.merge_environment_settings(prep.url, proxies or {}, stream, verify, cert)
+        return self.send(prep, timeout=timeout, allow_redirects=allow_redirects, **settings)
+
+
+# -- what happened ------------------------------------------------------------------------------
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:
@@ -179,46 +232,49 @@ def _chain(exc: BaseException) -> Iterator[BaseException]:
         current = inner or current.__cause__ or current.__context__
 
 
+_CONNECT_PHASE = (
+    requests.exceptions.ConnectTimeout,
+    urllib3.exceptions.ConnectTimeoutError,
+    urllib3.exceptions.NewConnectionError,
+    urllib3.exceptions.NameResolutionError,
+    requests.exceptions.InvalidURL,
+)
+
+
 def transport_error_code(exc: BaseException) -> str | None:
     """The NetworkError.* code for a transport exception (raw or wrapped by the SDK), else None."""
-    if deadline_expired():
-        return DEADLINE
     chain = list(_chain(exc))
     kinds = tuple(type(e) for e in chain)
 
     def has(*types: type) -> bool:
         return any(issubclass(k, types) for k in kinds)
 
-    if has(DeadlineExceeded):
-        return DEADLINE
+    # A connect that never completed sent nothing, even when its timeout was all the time the call
+    # had: ConnectFailed, so no later duplicate is blamed on it as a lost answer.
+    if has(*_CONNECT_PHASE) and not has(DeadlineExceeded):
+        return NETWORK_CONNECT_FAILED
+    if deadline_expired() or has(DeadlineExceeded):
+        return NETWORK_DEADLINE
     if has(requests.exceptions.ContentDecodingError, urllib3.exceptions.DecodeError):
-        return UNREADABLE_ANSWER
+        return NETWORK_UNREADABLE_ANSWER
     if has(requests.exceptions.SSLError, urllib3.exceptions.SSLError, ssl.SSLError):
-        return TLS
-    if has(
-        requests.exceptions.ConnectTimeout,
-        urllib3.exceptions.ConnectTimeoutError,
-        urllib3.exceptions.NewConnectionError,
-        urllib3.exceptions.NameResolutionError,
-        requests.exceptions.InvalidURL,
-    ):
-        return CONNECT_FAILED
+        return NETWORK_TLS
     if has(requests.exceptions.ChunkedEncodingError, http.client.IncompleteRead, urllib3.exceptions.IncompleteRead):
-        return INCOMPLETE_ANSWER
+        return NETWORK_INCOMPLETE_ANSWER
     if has(
         requests.exceptions.ReadTimeout,
         urllib3.exceptions.ReadTimeoutError,
         urllib3.exceptions.TimeoutError,
         socket.timeout,
     ):
-        return TIMEOUT
+        return NETWORK_TIMEOUT
     if has(
         requests.exceptions.ConnectionError,
         urllib3.exceptions.ProtocolError,
         http.client.HTTPException,
         ConnectionError,
     ):
-        return CONNECTION_LOST
+        return NETWORK_CONNECTION_LOST
     if has(requests.exceptions.RequestException, urllib3.exceptions.HTTPError, OSError):
-        return OTHER
+        return NETWORK_OTHER
     return None

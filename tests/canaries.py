@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from autoenhance.cos_events import cos_event, cos_record
+from autoenhance.sample_events import cos_event, cos_record
 from fakes.harness import BUCKET, REGION
 from fakes.identities import FakeIdentity
 

@@ -17,6 +17,18 @@ from fakes.mps import FakeClock
 F = TypeVar("F", FakeMps, FakeCos)
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "shipped_example: checks the shipped top-level example (serverless.yml, .env.example, rules.example.json, "
+        "events/), not the code; a user's own configuration replaces it (tests/test_user_copy.py leaves these out)",
+    )
+    config.addinivalue_line(
+        "markers",
+        "needs_node: runs the pinned deploy toolkit with Node.js and npm (dev.py test says when they are missing)",
+    )
+
+
 def _stopped_at_teardown(start: Callable[..., F]) -> Iterator[Callable[..., F]]:
     """A fixture's factory: each fake `start` returns is stopped when the test ends."""
     started: list[F] = []

@@ -43,6 +43,9 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+# The tests' own deploy project (the shipped example's values; its .env stored as `dotenv`): a user's
+# top-level serverless.yml, .env and image-task.json never change what the built package holds here.
+FIXTURE_PROJECT = Path(__file__).resolve().parent / "fixtures" / "project"
 if str(ROOT) not in sys.path:  # dev.py loads this file by path, with whatever Python runs it
     sys.path.insert(0, str(ROOT))
 
@@ -144,15 +147,16 @@ class PackageBuilds:
     def _build(self, version: str) -> BuiltPackage:
         out = self.workdir / f"python{version}" / "scf"
         cmd = [sys.executable, "-m", "autoenhance.cli", "package", "--runtime", f"Python{version}", "--out", str(out)]
-        # The shipped serverless.yml with .env.example's values: what a user deploys after `cp .env.example .env`.
+        # The fixture project: the shipped serverless.yml with .env.example's values, as a user deploys
+        # it after `cp .env.example .env`.
         project = self.workdir / f"python{version}" / "project"
         project.mkdir(parents=True, exist_ok=True)
         for name, copy in (
             ("serverless.yml", "serverless.yml"),
             ("image-task.json", "image-task.json"),
-            (".env.example", ".env"),
+            ("dotenv", ".env"),
         ):
-            shutil.copyfile(ROOT / name, project / copy)
+            shutil.copyfile(FIXTURE_PROJECT / name, project / copy)
         env = {**os.environ, "AUTOENHANCE_PROJECT_DIR": str(project)}
         run = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600, check=False)
         if run.returncode != 0:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from autoenhance.cos_events import cos_event, cos_record
+from autoenhance.sample_events import cos_event, cos_record
 
 BUCKET, REGION = "photos-1250000000", "ap-guangzhou"
 T = 1_764_000_000

@@ -1,21 +1,32 @@
 """`autoenhance backfill`: the command that enhances the images already in a bucket.
 
 Arguments, the choice between the embedded fakes and --live, the COS client, and the closing
-summary. The engine (listing, pacing, checkpoints) is `autoenhance/backfill.py`.
+summary. The engine (listing, pacing, checkpoints) is the `autoenhance/backfill/` package.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from typing import Any, Callable
 
 from handler.credentials import Credentials
+from handler.times import parse_time
 
-from ..local.credentials import environment_credentials, require_live_credentials
-from ..local.fake_cloud import embedded_cos, embedded_mps
-from .common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, UsageError, full_region_of_bucket, settings
+from ..local.credentials import environment_credentials
+from ..local.fake_cloud import embedded_cos
+from .common import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    UsageError,
+    full_region_of_bucket,
+    mps_target,
+    require_writable,
+    settings,
+)
 from .handler_results import backfill_failed, describe_backfill_counts
 
 
@@ -78,16 +89,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def run(args: argparse.Namespace) -> int:
-    import datetime as dt
-
     codes = settings().region_codes  # COS_REGION_CODES, as the deployed function reads it
     region = full_region_of_bucket(args.bucket, codes.get(args.region, args.region))
-    try:
-        since = dt.datetime.fromisoformat(args.since) if args.since else None
-    except ValueError:
-        raise UsageError(f"--since {args.since!r} is not an ISO 8601 date or time (e.g. 2026-01-31)") from None
-    if since is not None and since.tzinfo is None:
-        since = since.replace(tzinfo=dt.timezone.utc)
+    # A date or time (naive = UTC); digits alone are refused: 20260131 would be read as Unix seconds.
+    since = parse_time(args.since) if args.since and not args.since.strip().isdigit() else None
+    if args.since and since is None:
+        raise UsageError(f"--since {args.since!r} is not an ISO 8601 date or time (e.g. 2026-01-31)")
     if args.rate <= 0 or args.workers < 1:
         raise UsageError("--rate must be positive and --workers at least 1")
     if args.resume and not os.path.exists(args.resume):
@@ -118,20 +125,6 @@ def run(args: argparse.Namespace) -> int:
     except CosClientError as exc:
         print(f"autoenhance backfill: cannot reach COS: {exc}", file=sys.stderr)
     return EXIT_FAILED
-
-
-def require_writable(option: str, path: str) -> None:
-    """Refuse, before anything is listed or sent, an output file that cannot be created."""
-    from pathlib import Path
-
-    target = Path(path)
-    parent = target.parent
-    if target.is_dir():
-        raise UsageError(f"{option} {path}: cannot write: it is a directory")
-    if not parent.is_dir():
-        raise UsageError(f"{option} {path}: cannot write: directory {parent} does not exist")
-    if not os.access(parent, os.W_OK) or (target.exists() and not os.access(target, os.W_OK)):
-        raise UsageError(f"{option} {path}: cannot write: permission denied")
 
 
 def default_checkpoint(bucket: str, live: bool) -> str:
@@ -172,16 +165,16 @@ def _backfill_target(args: argparse.Namespace, region: str, since: Any) -> int:
     if args.live:
         from ..local.preflight import require_reachable
 
-        operator = require_live_credentials()  # one account: the same keys for COS and MPS
-        endpoint = os.environ.get("COS_ENDPOINT")  # e.g. http://127.0.0.1:9100, a local fake
-        require_reachable(settings().endpoint.url)
-        require_reachable(endpoint or f"https://{args.bucket}.cos.{region}.myqcloud.com")
-        return _run_backfill(args, region, since, cos_client_factory(region, operator, endpoint))
-    settings()
+        with mps_target(live=True):
+            operator = environment_credentials()  # one account: the same keys for COS and MPS
+            endpoint = os.environ.get("COS_ENDPOINT")  # e.g. http://127.0.0.1:9100, a local fake
+            require_reachable(endpoint or f"https://{args.bucket}.cos.{region}.myqcloud.com")
+            return _run_backfill(args, region, since, cos_client_factory(region, operator, endpoint))
     from fakes.identities import COS_ROLE
 
+    demo_bucket = embedded_cos(args.bucket, region, args.prefix, args.demo_objects)
     # One account: the MPS reads the demo bucket the backfill lists.
-    with embedded_cos(args.bucket, region, args.prefix, args.demo_objects) as cos, embedded_mps(cos=cos.backend) as mps:
+    with demo_bucket as cos, mps_target(live=False, cos=cos.backend) as mps:
         print(
             f"embedded fakes: MPS {mps.url}, COS {cos.url} holding {args.demo_objects} demo objects "
             "(use --live for your real bucket)",
@@ -237,15 +230,20 @@ def _run_backfill(args: argparse.Namespace, region: str, since: Any, cos_clients
         raise UsageError(str(exc)) from None
     except OSError as exc:  # the report cannot be opened after all (require_writable checked it)
         raise UsageError(f"--report {args.report}: cannot write: {exc.strerror or exc}") from None
-    summary = job.run()
+    from ..local.interrupt import CtrlC
+
+    # The first Ctrl-C stops the listing and the workers' next calls; the second stops waiting.
+    with CtrlC("backfill", lambda: job.calls_in_flight, config.http_timeout, on_stop=job.stop.set):
+        summary = job.run()
     if sys.stderr.isatty():
         print(file=sys.stderr)
     print(
         f"backfill {args.bucket}/{args.prefix}: listed {summary['listed']}, "
         + describe_backfill_counts(summary, args.dry_run)
     )
+    this_run = f" ({summary['submitted_this_run']} in this run)" if args.resume else ""
     print(
-        f"  {summary['submitted_per_s']:.1f} submitted/s over {summary['elapsed_s']:.1f} s; "
+        f"  {summary['submitted_per_s']:.1f} submitted/s{this_run} over {summary['elapsed_s']:.1f} s; "
         f"throttled {summary['throttled']} time(s); output-exists check: {summary['output_check']}"
     )
     print(f"  checkpoint: {summary['checkpoint']}" + (f"; report: {args.report}" if args.report else ""))
@@ -271,20 +269,32 @@ def _generation(args: argparse.Namespace) -> str:
 
 
 def _read_keys(path: str, bucket: str) -> tuple[str, ...]:
-    """Keys, one per line; '#' lines are comments, and a `# bucket=NAME` header must name this bucket."""
+    """Keys, one per line, as `report` writes its resubmit list (autoenhance/report/resubmit.py):
+    '#' lines are comments, a first line `# bucket=NAME ...` must name this bucket, and a line
+    starting with '"' is a key written as a JSON string."""
     try:
         with open(path, encoding="utf-8") as f:
-            lines = f.read().splitlines()
+            lines = f.read().split("\n")
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"--keys {path}: cannot read ({exc})") from None
+    header = lines[0] if lines and lines[0].startswith("# bucket=") else ""
+    named = dict(part.split("=", 1) for part in header[1:].split() if "=" in part).get("bucket")
+    if named and named != bucket:
+        raise UsageError(f"--keys {path}: lists keys of bucket {named}, not {bucket}")
     keys = []
-    for line in lines:
-        if line.startswith("#"):
-            named = dict(part.split("=", 1) for part in line[1:].split() if "=" in part).get("bucket")
-            if named and named != bucket:
-                raise UsageError(f"--keys {path}: lists keys of bucket {named}, not {bucket}")
+    for number, line in enumerate(lines, 1):
+        line = line.rstrip("\r")
+        if line.startswith("#") or not line.strip():
             continue
-        if line.strip():
+        if line.startswith('"'):
+            try:
+                key = json.loads(line)
+            except ValueError as exc:
+                raise UsageError(f"--keys {path}:{number}: not a JSON string ({exc})") from None
+            if not isinstance(key, str) or not key:
+                raise UsageError(f"--keys {path}:{number}: not a key (a JSON string was expected)")
+            keys.append(key)
+        else:
             keys.append(line.lstrip("/"))
     if not keys:
         raise UsageError(f"--keys {path}: no keys in it")

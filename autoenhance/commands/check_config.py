@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+import sys
+from typing import TYPE_CHECKING, Any
 
+from handler.config import load_settings
 from handler.outputs import guard_prefix, retrigger_warning
 
-from .common import EXIT_FAILED, EXIT_OK, UsageError, deployment, settings
+from .common import EXIT_FAILED, EXIT_OK, UsageError, deployment, meta_headers
+
+if TYPE_CHECKING:
+    from ..deploy_config import FunctionEnvironment
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -32,29 +37,22 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     p.add_argument("--size", type=int, default=245_760, help="with --explain: the object's size in bytes")
     p.add_argument("--content-type", help="with --explain: the object's Content-Type (default: from its extension)")
+    p.add_argument(
+        "--region",
+        help="with --explain: the bucket's region (default: the trigger's, from serverless.yml, else inputs.region)",
+    )
     p.set_defaults(run=run)
-
-
-def meta_headers(pairs: list[str]) -> dict[str, str]:
-    """--meta K=V options as x-cos-meta-* headers (K may be given with or without the prefix)."""
-    from handler.rules import META_PREFIX
-
-    headers = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not name.strip():
-            raise UsageError(f"--meta {pair!r}: must be NAME=VALUE, e.g. --meta autoenhance=skip")
-        name = name.strip().lower()
-        headers[name if name.startswith(META_PREFIX) else META_PREFIX + name] = value
-    return headers
 
 
 def run(args: argparse.Namespace) -> int:
     from handler.credentials import SECRET_KEY, SESSION_TOKEN
     from handler.log import Redactor
 
-    s = settings()  # a refused configuration exits 2 here, with its (redacted) problems
     env = deployment()
+    # common.settings(), with each refused variable naming where it came from (shell, .env, serverless.yml).
+    s = load_settings(env.variables, base_dir=str(env.root), watched_bucket=env.watched_bucket, origins=env.sources)
+    # A bad --region is refused before anything is printed.
+    explained_region = _bucket_region(args.region, s, env) if args.explain is not None else None
     # A secret pasted into the wrong variable is not shown back (as load_settings' messages do not).
     redact = Redactor([env.variables.get(SECRET_KEY), env.variables.get(SESSION_TOKEN)])
     print(f"Configuration from {env.root / 'serverless.yml'} (the shell overrides it for local runs):")
@@ -87,15 +85,12 @@ def run(args: argparse.Namespace) -> int:
         for n, rule in enumerate(s.rules, 1):
             print(f"  {n}. {rule.name}: {rule.match.describe()} -> {_action(rule)}")
         print("  no match -> the task above")
-    warnings = list(s.warnings)
     retrigger = retrigger_warning(s)
     if retrigger:
-        warnings.append(retrigger)
-    for w in warnings:
-        print(f"warning: {w}")
+        print(f"warning: {retrigger}")
     print("configuration OK (autoenhance check-deploy checks serverless.yml itself)")
     if args.explain is not None:
-        return _explain(args, s, env.watched_bucket)
+        return _explain(args, s, env, explained_region)
     return EXIT_OK
 
 
@@ -108,26 +103,67 @@ def _action(rule: Any) -> str:
     return f"{task} to {where}  fingerprint {r.fingerprint}"
 
 
-def _explain(args: argparse.Namespace, s: Any, watched_bucket: str | None) -> int:
-    """One upload of KEY through the function's own decision: its rule, and the request or the reason."""
-    from handler.cos_event import CosUploadRecord, parse_records
+def _explain(
+    args: argparse.Namespace, s: Any, env: FunctionEnvironment, bucket_region: tuple[str | None, str] | None
+) -> int:
+    """One upload of KEY through the function's own decision: its rule, and the request or the reason.
 
-    from ..cos_events import cos_event, cos_record
+    The record is the one the trigger would deliver: the watched bucket, in its region (--region,
+    else the trigger's, else the function's); the MPS call's region is chosen by the function's own rule.
+    """
+    from handler.cos_event import CosUploadRecord, parse_records
+    from handler.plan import Submit, plan_record
+
+    from ..local.scf import DEFAULT_REGION
+    from ..sample_events import cos_event, cos_record
     from .handler_results import describe_plan
 
-    bucket = watched_bucket or "photos-1250000000"
+    bucket = env.watched_bucket or "photos-1250000000"
+    region, region_source = bucket_region or (None, "")
+    if region is None:
+        region, region_source = DEFAULT_REGION, "no --region, trigger or inputs.region names one: the CLI's default"
     record = cos_record(
-        bucket, "ap-guangzhou", args.explain.lstrip("/"), size=args.size, content_type=args.content_type,
+        bucket, region, args.explain.lstrip("/"), size=args.size, content_type=args.content_type,
         metadata=meta_headers(args.meta),
     )  # fmt: skip
-    [item] = parse_records(cos_event([record]), None, s.region_codes)
+    [item] = parse_records(cos_event([record]), env.function_region, s.region_codes)
     if not isinstance(item, CosUploadRecord):
         raise UsageError(f"--explain {args.explain!r}: {item.message}")
     text, failed = describe_plan(item, s)
     print(
-        f"\nAn upload of {bucket}/{item.key} ({args.size} bytes, {item.content_type or 'no content type'}"
+        f"\nAn upload of {bucket}/{item.key} in {item.region} ({region_source}; {args.size} bytes, "
+        f"{item.content_type or 'no content type'}"
         + (", " + ", ".join(f"{k}: {v}" for k, v in item.metadata) if item.metadata else "")
         + "):"
     )
     print(text)
+    if isinstance(plan_record(item, s), Submit):
+        call_region = s.mps_region_for(env.function_region, item.region)
+        why = (
+            "MPS_REGION" if s.mps_region else "the function's region" if env.function_region else "the bucket's region"
+        )
+        print(f"  sent to MPS in {call_region} ({why})")
     return EXIT_FAILED if failed else EXIT_OK
+
+
+def _bucket_region(given: str | None, s: Any, env: FunctionEnvironment) -> tuple[str | None, str]:
+    """The uploaded bucket's full region and where it came from: --region, the trigger, inputs.region."""
+    if given is None:
+        if env.watched_region:
+            return env.watched_region, "the trigger's bucket region"
+        return env.function_region, "the function's region, inputs.region"
+    from handler.errors import RegionError
+    from handler.regions import DOCUMENTED_REGIONS, full_region_for, region_slip
+
+    try:
+        region = full_region_for(given, s.region_codes)
+    except RegionError as exc:
+        raise UsageError(f"--region: {exc}") from None
+    slip = region_slip(region)
+    if slip:
+        raise UsageError(f"--region {given!r}: not a region COS documents; did you mean {slip!r}?")
+    if region not in DOCUMENTED_REGIONS:
+        print(
+            f"warning: --region {region}: not a region COS documents (docs/tencent-cloud.md#regions)", file=sys.stderr
+        )
+    return region, "--region"

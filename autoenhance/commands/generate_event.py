@@ -1,6 +1,6 @@
 """`autoenhance generate-event`: write a COS trigger event shaped like a real one.
 
-The shape itself is `autoenhance/cos_events.py`'s (tests and samples use it too); this module
+The shape itself is `autoenhance/sample_events.py`'s (tests and samples use it too); this module
 is the command's arguments, key numbering and output.
 """
 
@@ -11,7 +11,7 @@ import json
 import sys
 import time
 
-from .common import EXIT_OK, UsageError, full_region_of_bucket, function_environment
+from .common import EXIT_OK, UsageError, full_region_of_bucket, function_variables, meta_headers
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -26,6 +26,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     p.add_argument("--key", required=True, help="object key, e.g. uploads/cat.jpg (raw, not percent-encoded)")
     p.add_argument("--event", choices=["put", "post", "copy", "multipart", "delete"], default="put")
     p.add_argument("--size", type=int, default=245_760, help="object size in bytes")
+    p.add_argument(
+        "--file",
+        metavar="PHOTO",
+        help="upload this local image: the event carries its size and ETag, and the photo is put into the "
+        "embedded bucket, so replay and backfill without --live process its real bytes",
+    )
     p.add_argument("--records", type=int, default=1, metavar="N", help="N records (keys numbered -0001, -0002, ...)")
     p.add_argument(
         "--meta",
@@ -39,12 +45,13 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def run(args: argparse.Namespace) -> int:
-    from handler.regions import RegionError, parse_code_overrides
+    from handler.errors import RegionError
+    from handler.regions import parse_code_overrides
 
-    from ..cos_events import cos_event, cos_record
+    from ..sample_events import cos_event, cos_record
 
     try:  # the short codes the deployed function will accept, its own COS_REGION_CODES included
-        codes = parse_code_overrides(function_environment().get("COS_REGION_CODES", ""))
+        codes = parse_code_overrides(function_variables().get("COS_REGION_CODES", ""))
     except RegionError as exc:
         raise UsageError(str(exc)) from None
     region = full_region_of_bucket(args.bucket, codes.get(args.region, args.region))
@@ -53,11 +60,15 @@ def run(args: argparse.Namespace) -> int:
     key = args.key.lstrip("/")
     now = int(time.time())
     keys = [key] if args.records == 1 else [numbered(key, i) for i in range(1, args.records + 1)]
-    from .check_config import meta_headers
-
     meta = meta_headers(args.meta)
+    size, etag = args.size, None
+    if args.file:
+        size, etag = _put_photo(args.file, args.bucket, keys)
     event = cos_event(
-        [cos_record(args.bucket, region, k, args.event, args.size, now + i, metadata=meta) for i, k in enumerate(keys)]
+        [
+            cos_record(args.bucket, region, k, args.event, size, now + i, etag=etag, metadata=meta)
+            for i, k in enumerate(keys)
+        ]
     )
     text = json.dumps(event, indent=2, ensure_ascii=False) + "\n"
     if args.out:
@@ -70,6 +81,26 @@ def run(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(text)
     return EXIT_OK
+
+
+def _put_photo(photo: str, bucket: str, keys: list[str]) -> tuple[int, str]:
+    """Keep the photo as each key of the embedded bucket; its size and ETag (a single PUT's: the MD5)."""
+    import hashlib
+
+    from ..local.bucket_files import put_file
+
+    try:
+        with open(photo, "rb") as f:
+            body = f.read()
+    except OSError as exc:
+        raise UsageError(f"--file {photo}: cannot read ({exc.strerror or exc})") from None
+    for key in keys:
+        try:
+            where = put_file(bucket, key, body)
+        except (OSError, ValueError) as exc:
+            raise UsageError(f"--file {photo}: cannot keep it as {bucket}/{key} ({exc})") from None
+        print(f"put {photo} into the embedded bucket as {bucket}/{key} ({where})", file=sys.stderr)
+    return len(body), hashlib.md5(body).hexdigest()
 
 
 def numbered(key: str, i: int) -> str:

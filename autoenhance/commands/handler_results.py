@@ -28,8 +28,8 @@ class Invocation(NamedTuple):
 
 def invoke(event: Any) -> Invocation:
     """Call main_handler on `event` as SCF would; its JSON log lines go to stderr."""
-    from handler.cos_event import MalformedEventError
-    from handler.index import RecordsNotSubmittedError, main_handler
+    from handler.errors import MalformedEventError, RecordsNotSubmittedError
+    from handler.index import main_handler
 
     with contextlib.redirect_stdout(sys.stderr):
         try:
@@ -77,7 +77,7 @@ class Tally:
 
     @property
     def any_failed(self) -> bool:
-        return bool(self.failed_invocations or self.counts["failed"])
+        return bool(self.failed_invocations or self.counts[Outcome.FAILED.value])
 
     def describe(self, target: str) -> str:
         counts = ", ".join(f"{n} {outcome}" for outcome, n in self.counts.items())

@@ -1,8 +1,9 @@
 """`autoenhance report`: what became of each upload, from the function's logs and MPS's task results.
 
 Arguments, the choice between the embedded fake MPS and --live, and how rows and the summary are
-printed (text, --json, --csv). The engine (log reading, pacing, state, resubmit lists) is
-`autoenhance/report.py`.
+printed (text, --json, --csv). The engine (rows, state, resubmit lists) is the package
+`autoenhance/report/`; the logs are read by `autoenhance/function_logs.py` and MPS asked by
+`autoenhance/mps_queries.py`.
 """
 
 from __future__ import annotations
@@ -10,30 +11,34 @@ from __future__ import annotations
 import argparse
 import csv
 import os
-import signal
 import sys
 import time
 from pathlib import Path
 from typing import IO, Any
 
-from ..local.credentials import environment_credentials, require_live_credentials
-from ..local.fake_cloud import embedded_mps
-from ..report import (
-    COLUMNS,
-    DEFAULT_RATE,
-    DEFAULT_WORKERS,
-    Report,
-    ReportError,
-    ResubmitFile,
-    ResubmitLists,
-    StateFile,
-    TaskLookup,
-    backfill_command,
-    check_paths,
-    log_records,
+from handler.log import printable
+
+from ..function_logs import UnreadableLog, check_paths, log_records
+from ..local.credentials import environment_credentials
+from ..local.interrupt import CtrlC
+from ..mps_queries import DEFAULT_RATE, MpsQueries
+from ..report import ReportError
+from ..report.engine import DEFAULT_WORKERS, ReportRun
+from ..report.resubmit import ResubmitFile, ResubmitLists, backfill_command
+from ..report.rows import COLUMNS, FAILED, PENDING, SUCCESS, UploadRow
+from ..report.state import StateFile
+from .common import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_USAGE,
+    UsageError,
+    mps_region,
+    mps_target,
+    print_json,
+    require_writable,
+    settings,
 )
-from .backfill import require_writable
-from .common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, UsageError, print_json, settings
 
 LIVE_STATE = "autoenhance-report.state.jsonl"  # in the working directory, with --live
 DEMO_STATE = "report.state.jsonl"  # in the embedded fakes' state directory, without
@@ -100,16 +105,9 @@ def run(args: argparse.Namespace) -> int:
     require_writable("--state", str(state))
     resubmit = Path(args.resubmit_list) if args.resubmit_list else state.parent / RESUBMIT_NAME
     require_writable("--resubmit-list", str(resubmit))
-    if args.live:
-        from ..local.preflight import require_reachable
-
-        require_live_credentials()
-        require_reachable(settings().endpoint.url)
-        return _report(args, state, resubmit, "live MPS")
-    settings()
     # settled: the demo's report comes after the replay, and shows each task as it ends.
-    with embedded_mps(settled=True) as mps:
-        return _report(args, state, resubmit, f"embedded fake MPS at {mps.url}")
+    with mps_target(args.live, settled=True) as mps:
+        return _report(args, state, resubmit, mps.name)
 
 
 def default_state(live: bool) -> str:
@@ -127,67 +125,74 @@ def _report(args: argparse.Namespace, state_path: Path, resubmit: Path, target: 
     from handler.mps_client import MpsApi
 
     config = settings()
-    region = config.mps_region or os.environ.get("TENCENTCLOUD_REGION") or "ap-guangzhou"
+    region = mps_region(config)
     keys = environment_credentials()  # refuses, naming the variables, when there are none
-    lookup = TaskLookup(
+    mps = MpsQueries(
         lambda: MpsApi(config.endpoint, region, keys, config.http_timeout),
         CredentialProvider(os.environ),  # the operator's keys, or the embedded fake's while it runs
         config.http_timeout,
         rate=args.rate,
     )
     state = StateFile(state_path)
-    report = Report(lookup, state, ResubmitLists(resubmit, args.paths), workers=args.workers)
+    report = ReportRun(mps, state, ResubmitLists(resubmit, args.paths), workers=args.workers)
     printer = _Printer(args, sys.stdout, sys.stderr)
     rows = report.rows(log_records(args.paths))
-    previous = _stop_on_sigint(report)
-    try:
-        if args.resume:
-            for row in report.restored():
+    # The first Ctrl-C stops the report at the next row, its state whole; a second one at once.
+    with CtrlC("report", lambda: report.queries_in_flight, config.http_timeout, on_stop=report.interrupt):
+        try:
+            if args.resume:
+                for row in report.restored():
+                    printer.row(row, report)
+            state.start(args.paths, resume=args.resume)
+            for row in rows:
                 printer.row(row, report)
-        state.start(args.paths, resume=args.resume)
-        for row in rows:
-            printer.row(row, report)
-        files = report.finish(lambda bucket: args.region or "", time.time())
-    except KeyboardInterrupt:
-        rows.close()  # the engine records the answers in flight before it lets go
-        _abandon(report, state)
-        printer.clear()
-        resume = " ".join([*_quoted(args.paths), "--resume", *(["--state", str(state_path)] if args.state else [])])
-        print(
-            f"autoenhance report: interrupted after {report.summary.uploads} upload(s); "
-            f"{report.state.written} finished task(s) kept in {state_path}: continue with "
-            f"autoenhance report {resume}{' --live' if args.live else ''}",
-            file=sys.stderr,
-        )
-        return EXIT_INTERRUPTED
-    except ReportError as exc:
-        _abandon(report, state)
-        printer.clear()
-        raise UsageError(f"{exc}; the finished tasks are kept in {state_path} (--resume continues)") from None
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
+            files = report.finish(lambda bucket: args.region or "", time.time())
+        except KeyboardInterrupt:
+            try:
+                rows.close()  # the engine records the answers in flight before it lets go
+            except KeyboardInterrupt:  # a second Ctrl-C: their answers are asked again on --resume
+                pass
+            _abandon(report, state)
+            printer.clear()
+            resume = " ".join([*_quoted(args.paths), "--resume", *(["--state", str(state_path)] if args.state else [])])
+            print(
+                f"autoenhance report: interrupted after {report.summary.uploads} upload(s); "
+                f"{report.state.written} finished task(s) kept in {state_path}: continue with "
+                f"autoenhance report {resume}{' --live' if args.live else ''}",
+                file=sys.stderr,
+            )
+            return EXIT_INTERRUPTED
+        except (ReportError, UnreadableLog) as exc:
+            _abandon(report, state)
+            printer.clear()
+            raise UsageError(f"{exc}; the finished tasks are kept in {state_path} (--resume continues)") from None
     state.close()
-    printer.summary(report, lookup, files, target, state_path)
+    printer.summary(report, files, target, state_path)
+    if report.summary.uploads == 0 and not args.resume:
+        print(no_records_hint(args.paths), file=sys.stderr)
+        return EXIT_USAGE
     return EXIT_FAILED if report.summary.failed else EXIT_OK
 
 
-def _stop_on_sigint(report: Report) -> Any:
-    """The first Ctrl-C stops the report at the next row, its state whole; a second one at once."""
-    import threading
+def no_records_hint(paths: list[str]) -> str:
+    """Why a report found nothing: what each file looks like, and what a record line is."""
+    from ..file_kinds import file_looks_like
+    from ..function_logs import expand_paths
 
-    if threading.current_thread() is not threading.main_thread():
-        return None
+    kinds = []
+    for path in expand_paths(paths):
+        kind = "standard input" if path == "-" else file_looks_like(path)
+        if kind not in ("text", "gzip-compressed data", "standard input"):
+            kinds.append(f"{path} is {kind}")
+    found = f" ({'; '.join(kinds)})" if kinds else ""
+    return (
+        f"autoenhance report: no record line of the function in {' '.join(paths)}{found}. Give it the "
+        'function\'s log: JSON lines such as {"level": "INFO", "message": "record submitted", "key": ...} as '
+        "SCF prints them, a CLS export or SearchLog answer, or the stderr of `autoenhance replay`"
+    )
 
-    def stop(signum: int, frame: Any) -> None:
-        if report.interrupted.is_set():
-            raise KeyboardInterrupt
-        report.interrupt()
 
-    return signal.signal(signal.SIGINT, stop)
-
-
-def _abandon(report: Report, state: StateFile) -> None:
+def _abandon(report: ReportRun, state: StateFile) -> None:
     if report.resubmit is not None:
         report.resubmit.abandon()  # a partial list would redo less than what failed
     state.close()
@@ -214,18 +219,18 @@ class _Printer:
             self._csv = csv.DictWriter(out, COLUMNS, extrasaction="ignore")
             self._csv.writeheader()
 
-    def row(self, row: dict[str, Any], report: Report) -> None:
+    def row(self, row: UploadRow, report: ReportRun) -> None:
         if self.as_json:
-            print_json({"type": "upload", **row})
+            print_json({"type": "upload", **row.as_json()})
         elif self.as_csv:
-            self._csv.writerow({k: "" if v is None else v for k, v in row.items()})
+            self._csv.writerow({k: spreadsheet_safe(v) for k, v in row.as_json().items()})
         else:
             if self._progress and self.out.isatty():
                 self.clear()
             self.out.write(describe_row(row) + "\n")
         self._tick(report)
 
-    def _tick(self, report: Report) -> None:
+    def _tick(self, report: ReportRun) -> None:
         if not self.tty:
             return
         now = time.monotonic()
@@ -235,8 +240,8 @@ class _Printer:
         s = report.summary
         self.out.flush()
         self.err.write(
-            f"\rreport: {s.uploads} upload(s), {report.lookup.calls} MPS call(s), "
-            f"{s.results['failed']} failed, {s.results['pending']} pending\x1b[K"
+            f"\rreport: {s.uploads} upload(s), {report.mps.calls} MPS call(s), "
+            f"{s.results[FAILED]} failed, {s.results[PENDING]} pending\x1b[K"
         )
         self.err.flush()
         self._progress = True
@@ -247,24 +252,38 @@ class _Printer:
             self.err.flush()
             self._progress = False
 
-    def summary(self, report: Report, lookup: TaskLookup, files: list[ResubmitFile], target: str, state: Path) -> None:
+    def summary(self, report: ReportRun, files: list[ResubmitFile], target: str, state: Path) -> None:
         self.clear()
         s = report.summary
         if self.as_json:
             print_json(
                 {
                     **s.as_json(),
-                    "mps_calls": lookup.calls,
-                    "throttled": lookup.throttled,
+                    "mps_calls": report.mps.calls,
+                    "throttled": report.mps.throttled,
                     "state": str(state),
                     "resubmit": [_file_json(f) for f in files],
                     "target": target,
                 }
             )
             return
-        text = describe_summary(report, lookup, files, target, state, self.paths)
+        text = describe_summary(report, files, target, state, self.paths)
+        text = "\n".join(printable(line) for line in text.split("\n"))  # keys, codes and rules as logged
         stream = self.err if self.as_csv else self.out
         stream.write(text + "\n")
+
+
+# A cell starting with one of these is a formula to Excel, LibreOffice and Google Sheets; an
+# uploader chooses keys (and the errors that quote them), so such a cell gets a leading quote.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS) and value != "-":  # "-": no rule
+        return "'" + value
+    return value
 
 
 def _file_json(f: ResubmitFile) -> dict[str, Any]:
@@ -273,38 +292,35 @@ def _file_json(f: ResubmitFile) -> dict[str, Any]:
         "region": f.region,
         "file": str(f.path),
         "keys": f.keys,
-        "unlisted": f.unlisted,
+        "encoded": f.encoded,
         "command": backfill_command(f),
     }
 
 
-def describe_row(row: dict[str, Any]) -> str:
+def describe_row(row: UploadRow) -> str:
     """Three lines for a person: result, status and key; the times; the output or what went wrong."""
-    from handler.log import printable
 
     def p(value: Any) -> str:
         return printable(str(value)) if value not in (None, "") else "-"
 
-    latency = f"{row['latency_s']:.1f} s" if isinstance(row.get("latency_s"), (int, float)) else "-"
-    if row["result"] == "success":
-        detail = f"output {p(row['output'])}"
-    elif row["error_code"] or row["error"]:
-        detail = f"{p(row['error_code'])}: {p(row['error'])}"
-    elif row["reason"]:
-        detail = p(row["reason"])
+    latency = f"{row.latency_s:.1f} s" if row.latency_s is not None else "-"
+    if row.result == SUCCESS:
+        detail = f"output {p(row.output)}"
+    elif row.error_code or row.error:
+        detail = f"{p(row.error_code)}: {p(row.error)}"
+    elif row.reason:
+        detail = p(row.reason)
     else:
-        detail = f"TaskId {p(row['task_id'])}" if row["task_id"] else ""
+        detail = f"TaskId {p(row.task_id)}" if row.task_id else ""
     return (
-        f"  {row['result']:<9} {row['status'] or '-':<10} {p(row['bucket'])}/{p(row['key'])}  rule {p(row['rule'])}\n"
-        f"             uploaded {p(row['uploaded_at'])}  submitted {p(row['submitted_at'])}  "
-        f"finished {p(row['finished_at'])}  upload->finished {latency}\n"
+        f"  {row.result:<9} {row.status or '-':<10} {p(row.bucket)}/{p(row.key)}  rule {p(row.rule)}\n"
+        f"             uploaded {p(row.uploaded_at)}  submitted {p(row.submitted_at)}  "
+        f"finished {p(row.finished_at)}  upload->finished {latency}\n"
         f"             {detail}"
     )
 
 
-def describe_summary(
-    report: Report, lookup: TaskLookup, files: list[ResubmitFile], target: str, state: Path, paths: list[str]
-) -> str:
+def describe_summary(report: ReportRun, files: list[ResubmitFile], target: str, state: Path, paths: list[str]) -> str:
     s = report.summary
 
     def counts(counter: Any) -> str:
@@ -329,13 +345,16 @@ def describe_summary(
     else:
         lines.append("  upload -> finished: no task with both an upload time and a FinishTime")
     lines.append(
-        f"  MPS: {lookup.calls} DescribeImageTaskDetail call(s), {lookup.throttled} throttled; "
+        f"  MPS: {report.mps.calls} DescribeImageTaskDetail call(s), {report.mps.throttled} throttled; "
         f"{s.from_state} task(s) from the state file {state}"
     )
+    refused = report.resubmit.refused if report.resubmit is not None else 0
+    if refused:
+        lines.append(f"  {refused} failed upload(s) not listed: their bucket is not a COS bucket name <name>-<appid>")
     if not files:
         lines.append("  nothing to resubmit")
     for f in files:
-        unlisted = f" ({f.unlisted} key(s) the list cannot carry, as comments)" if f.unlisted else ""
-        lines.append(f"  resubmit {f.keys} key(s) of {f.bucket} listed in {f.path}{unlisted}:")
+        encoded = f" ({f.encoded} of them as JSON strings)" if f.encoded else ""
+        lines.append(f"  resubmit {f.keys} key(s) of {f.bucket} listed in {f.path}{encoded}:")
         lines.append(f"    {backfill_command(f)}")
     return "\n".join(lines)

@@ -7,16 +7,14 @@ endpoint with --live.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from typing import Any
 
 from handler.config import Settings
 
-from ..local.credentials import environment_credentials, require_live_credentials
-from ..local.fake_cloud import embedded_mps
-from .common import EXIT_FAILED, EXIT_OK, settings
+from ..local.credentials import environment_credentials
+from .common import EXIT_FAILED, EXIT_OK, mps_region, mps_target, settings
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -33,13 +31,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.live:
-        from ..local.preflight import require_reachable
-
-        require_live_credentials()
-        require_reachable(settings().endpoint.url)
-        return _status(args)
-    with embedded_mps():
+    with mps_target(args.live):
         return _status(args)
 
 
@@ -47,12 +39,11 @@ def _describe(task_id: str, config: Settings) -> dict[str, Any]:
     from handler.mps_client import MpsApi
 
     creds = environment_credentials()
-    region = config.mps_region or os.environ.get("TENCENTCLOUD_REGION") or "ap-guangzhou"
-    api = MpsApi(config.endpoint, region, creds, config.http_timeout)
+    api = MpsApi(config.endpoint, mps_region(config), creds, config.http_timeout)
     return api.call("DescribeImageTaskDetail", {"TaskId": task_id}, creds, config.http_timeout)
 
 
-def _show_task(task_id: str, detail: dict[str, Any]) -> None:
+def _show_task(task_id: str, detail: dict[str, Any], local: bool = False) -> None:
     print(
         f"Task {task_id}: {detail.get('Status')}  created {detail.get('CreateTime') or '-'}  finished {detail.get('FinishTime') or '-'}"
     )
@@ -64,10 +55,23 @@ def _show_task(task_id: str, detail: dict[str, Any]) -> None:
         where = f"{storage.get('Bucket', '?')}:{output.get('Path', '?')}" if output else "-"
         err = f"  error: {result.get('ErrMsg')} {result.get('Message')}".rstrip() if result.get("ErrMsg") else ""
         print(f"  output {where}  {result.get('Status')} {result.get('Progress', '')}%{err}")
+        kept = _local_file(storage.get("Bucket"), output.get("Path")) if local and output else None
+        if kept is not None:
+            print(f"  local file {kept}")
+
+
+def _local_file(bucket: Any, path: Any) -> Any:
+    """The embedded fake's output file, when the fake MPS wrote one with image bytes (None: none)."""
+    from ..local.bucket_files import local_file
+
+    if not isinstance(bucket, str) or not isinstance(path, str):
+        return None
+    found = local_file(bucket, path)
+    return found if found is not None and found.is_file() else None
 
 
 def _status(args: argparse.Namespace) -> int:
-    from handler.mps_client import MpsCallError
+    from handler.errors import MpsCallError
 
     config = settings()
     last = None
@@ -85,7 +89,7 @@ def _status(args: argparse.Namespace) -> int:
         if not args.wait or status == "FINISH":
             if last is not None and sys.stdout.isatty():
                 print()
-            _show_task(args.task_id, detail)
+            _show_task(args.task_id, detail, local=not args.live)
             failed = bool(detail.get("ErrMsg")) or any(
                 r.get("Status") == "FAIL" for r in detail.get("ImageProcessTaskResultSet") or []
             )

@@ -14,11 +14,20 @@ import sys
 import time
 from typing import Any
 
-from ..local.credentials import environment_credentials, require_live_credentials
-from ..local.fake_cloud import embedded_mps
-from ..report import DEFAULT_RATE, TaskLookup, check_paths, log_records
-from ..usage import DAY_ZONE, DayRow, Submitted, UsageRangeError, check_range, day_rows, mps_usage, submitted_per_day
-from .common import EXIT_OK, UsageError, print_json, settings
+from ..function_logs import UnreadableLog, check_paths, log_records
+from ..local.credentials import environment_credentials
+from ..mps_queries import DEFAULT_RATE, MpsQueries
+from ..usage import (
+    DAY_ZONE,
+    DayRow,
+    LoggedSubmissions,
+    UsageRangeError,
+    check_range,
+    day_rows,
+    mps_usage,
+    submitted_per_day,
+)
+from .common import EXIT_OK, UsageError, mps_region, mps_target, print_json, settings
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -75,15 +84,8 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError(f"--logs {problem}")
     for note in notes:
         print(f"autoenhance usage: {note}", file=sys.stderr)
-    if args.live:
-        from ..local.preflight import require_reachable
-
-        require_live_credentials()
-        require_reachable(settings().endpoint.url)
-        return _usage(args, first, last, "live MPS")
-    settings()
-    with embedded_mps() as mps:
-        return _usage(args, first, last, f"embedded fake MPS at {mps.url}")
+    with mps_target(args.live) as mps:
+        return _usage(args, first, last, mps.name)
 
 
 def _usage(args: argparse.Namespace, since: dt.date, until: dt.date, target: str) -> int:
@@ -91,24 +93,27 @@ def _usage(args: argparse.Namespace, since: dt.date, until: dt.date, target: str
     from handler.mps_client import MpsApi
 
     config = settings()
-    region = config.mps_region or os.environ.get("TENCENTCLOUD_REGION") or "ap-guangzhou"
+    region = mps_region(config)
     keys = environment_credentials()
-    caller = TaskLookup(
+    mps = MpsQueries(
         lambda: MpsApi(config.endpoint, region, keys, config.http_timeout),
         CredentialProvider(os.environ),
         config.http_timeout,
         rate=DEFAULT_RATE,
     )
 
-    def call(params: dict[str, Any]) -> dict[str, Any]:
-        answer = caller.call("DescribeUsageData", params)
+    def fetch_usage(params: dict[str, Any]) -> dict[str, Any]:
+        answer = mps.fetch_usage(params)
         if answer.error is not None:
             err = answer.error
             raise UsageError(f"MPS refused DescribeUsageData: {err.code}: {err.message}")
-        return answer.detail or {}
+        return answer.response or {}
 
-    usage, queries = mps_usage(call, since, until, args.process_region)
-    submitted = submitted_per_day(log_records(args.logs), since, until) if args.logs else None
+    usage, queries = mps_usage(fetch_usage, since, until, args.process_region)
+    try:
+        submitted = submitted_per_day(log_records(args.logs), since, until) if args.logs else None
+    except UnreadableLog as exc:
+        raise UsageError(str(exc)) from None
     rows = day_rows(since, until, usage, submitted)
     if args.json:
         for row in rows:
@@ -125,7 +130,7 @@ def _totals(rows: list[DayRow]) -> tuple[int, int, int | None]:
 
 
 def _summary_json(
-    rows: list[DayRow], submitted: Submitted | None, queries: int, since: dt.date, until: dt.date, target: str
+    rows: list[DayRow], submitted: LoggedSubmissions | None, queries: int, since: dt.date, until: dt.date, target: str
 ) -> dict[str, Any]:
     tasks, billed, logged = _totals(rows)
     return {
@@ -145,7 +150,7 @@ def _summary_json(
 
 
 def describe(
-    rows: list[DayRow], submitted: Submitted | None, queries: int, since: dt.date, until: dt.date, target: str
+    rows: list[DayRow], submitted: LoggedSubmissions | None, queries: int, since: dt.date, until: dt.date, target: str
 ) -> str:
     logs = submitted is not None
     lines = [

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .bucket_files import save_outputs, seed_from_files, stored_body
 from .demo_bucket import seed_demo_bucket
 from .scf import event_region, patched_environ
 
@@ -105,6 +106,10 @@ def embedded_mps(
         try:
             yield EmbeddedMps(mps.url, mps.backend, wired)
         finally:
+            # This COS ends with the command: the tasks run now, each output with bytes is kept
+            # as a file for `status`, and each task still reports its own FinishTime.
+            mps.backend.run_pending_tasks()
+            save_outputs(wired, mps.backend.output_objects())
             save_state(mps.backend, path)
 
 
@@ -120,6 +125,7 @@ def embedded_cos(bucket: str, region: str, prefix: str, demo_objects: int) -> It
 
     cos = start_cos(COS_ROLE, bucket=bucket, region=region)
     seed_demo_bucket(cos.backend, bucket, prefix, demo_objects)
+    seed_from_files(cos.backend, bucket, prefix)  # the photos generate-event --file put there
     with cos:
         yield cos
 
@@ -140,7 +146,8 @@ def mirror_event(cos: CosBackend, event: Any, config: Settings) -> None:
     """
     from fakes.cos import CosError
     from fakes.cos.store import STORAGE_CLASSES
-    from handler.cos_event import CosUploadRecord, MalformedEventError, parse_records
+    from handler.cos_event import CosUploadRecord, parse_records
+    from handler.errors import MalformedEventError
 
     try:
         records = parse_records(event, event_region(event), config.region_codes)
@@ -162,11 +169,13 @@ def mirror_event(cos: CosBackend, event: Any, config: Settings) -> None:
             _ensure_bucket(cos, bucket, region)
         meta = raw[record.position]["cos"]["cosObject"].get("meta") or {}
         storage_class = str(meta.get("x-cos-storage-class") or "STANDARD").upper()
+        body = stored_body(record.bucket, record.key, record.etag)  # a photo generate-event --file kept
         with contextlib.suppress(KeyError, ValueError):  # a bucket COS would not create, a key it refuses
             cos.put_object(
                 record.bucket,
                 record.key,
-                size=UNKNOWN_SIZE if record.size is None else record.size,
+                body or b"",
+                size=len(body) if body else UNKNOWN_SIZE if record.size is None else record.size,
                 content_type=record.content_type or "application/octet-stream",
                 etag=record.etag.strip('"') or None,
                 metadata=dict(record.metadata),

@@ -3,7 +3,8 @@
 A request travels: `server.py` (bytes off the socket) -> the service's `responses.py` (parse,
 authenticate against `credentials.py`, take the next fault from `faults.py`, dispatch to the
 service's backend, log in `calls.py`) -> a `reply.py` Reply -> `server.py` (bytes onto the
-socket, mangled as the fault says). `backend.py` is the base both backends build on.
+socket, mangled as the fault says). `backend.py` is the base both backends build on. The server
+builds the responses around the backend it serves; a backend imports nothing of either.
 """
 
 from .backend import ServiceBackend

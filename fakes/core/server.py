@@ -1,11 +1,12 @@
 """The loopback HTTP server both fakes run: bytes in, a Reply out, written as it says.
 
-Each fake's server.py only names the methods it serves and hands the request to its backend;
-what is here makes the fakes quick (no per-request header parsing by the email package,
-TCP_NODELAY, one write per small answer), countable (connections accepted), clean to stop
-(idle keep-alive connections closed) and able to fail the way networks do (a Reply may say to
-wait, hang up, cut the body short or trickle it). Every wait is on the server's `stopping`
-event, so a stopped server never leaves a thread sleeping in a fault.
+Each fake's server.py only names the methods it serves and hands the request to its wire layer
+(the service's responses.py, built by the server around the backend it serves). What is here
+makes the fakes quick (no per-request header parsing by the email package, TCP_NODELAY, one
+write per small answer), countable (connections accepted), clean to stop (idle keep-alive
+connections closed) and able to fail the way networks do (a Reply may say to wait, hang up, cut
+the body short or trickle it). Every wait is on the server's `stopping` event, so a stopped
+server never leaves a thread sleeping in a fault.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import socket
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
@@ -185,8 +186,8 @@ def _first_bytes(reply: Reply, count: int) -> bytes:
 class LoopbackServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], handler: type[FastHandler], backend: Any) -> None:
-        self.backend = backend
+    def __init__(self, address: tuple[str, int], handler: type[FastHandler], responses: Any) -> None:
+        self.responses = responses  # the service's wire layer: what the handlers ask for each answer
         self.connections_opened = 0
         self.stopping = threading.Event()  # set by stop(): every fault's wait ends
         self.handlers_running = 0  # threads serving a connection right now
@@ -233,14 +234,19 @@ class LoopbackServer(ThreadingHTTPServer):
 
 
 class BackgroundServer:
-    """Serves a backend on loopback from a daemon thread: `with Server(backend) as s:`."""
+    """Serves a backend on loopback from a daemon thread: `with Server(backend) as s:`.
+
+    The server owns the wire layer (`responses`, built from `responses_class` around the backend);
+    the backend never learns it is served, so the same backend can be driven without HTTP."""
 
     handler: type[FastHandler]
+    responses_class: Callable[[Any], Any]
     thread_name = "fake"
 
     def __init__(self, backend: Any, host: str = "127.0.0.1", port: int = 0) -> None:
         self.backend = backend
-        self._httpd = LoopbackServer((host, port), self.handler, backend)  # bound now: the port is known
+        self.responses = self.responses_class(backend)
+        self._httpd = LoopbackServer((host, port), self.handler, self.responses)  # bound now: the port is known
         self._thread: threading.Thread | None = None
 
     @property

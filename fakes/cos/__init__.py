@@ -3,10 +3,11 @@
 Laid out as moto lays out a service: `backend.py` holds the account's buckets and objects and
 one method per API action, `store.py` how objects are kept and listed, `responses.py` is the
 wire layer (parse, authenticate, dispatch by operation name, render headers and XML, apply
-faults), `exceptions.py` has one class per error code, `faults.py` the failures tests inject,
-`records.py` the records handed out, `signature.py` checks the `q-sign-algorithm=sha1`
-Authorization header, `server.py` is the HTTP server (shared parts in ../core). The official
-SDK (cos-python-sdk-v5) talks to it over real HTTP, with real signatures:
+faults), which depends on the backend and never the reverse, `server.py` is the HTTP server
+that builds the wire layer around the backend (shared parts in ../core). `exceptions.py` has
+one class per error code, `faults.py` the failures tests inject, `records.py` the records
+handed out, `signature.py` checks the `q-sign-algorithm=sha1` Authorization header. The
+official SDK (cos-python-sdk-v5) talks to it over real HTTP, with real signatures:
 
     backend = CosBackend()
     backend.create_bucket("photos-1250000000", "ap-guangzhou")

@@ -1,9 +1,10 @@
 """The fake COS's account: its buckets and objects, and one method per API action.
 
-No HTTP and no XML here: fakes/cos/responses.py parses a request, authenticates it and calls
-`list_objects`, `head_bucket`, `head_object`, `get_object`, `put_object` or `delete_object`;
-each returns records (fakes/cos/records.py) or raises a CosError (fakes/cos/exceptions.py).
-Tests call the same methods to seed and inspect the state without HTTP or signatures.
+No HTTP and no XML here, and no knowledge of them: fakes/cos/responses.py, built by the server
+around this backend, parses a request, authenticates it and calls `list_objects`, `head_bucket`,
+`head_object`, `get_object`, `put_object` or `delete_object`; each returns records
+(fakes/cos/records.py) or raises a CosError (fakes/cos/exceptions.py). Tests call the same
+methods to seed and inspect the state without HTTP or signatures.
 """
 
 from __future__ import annotations
@@ -14,8 +15,6 @@ import random
 from collections.abc import Callable, Mapping
 
 from ..core.backend import ServiceBackend
-from ..core.reply import Reply
-from . import responses
 from .exceptions import InvalidObjectState, NoSuchBucket, NoSuchKey
 from .faults import CosFault
 from .records import Call, ListResult, ObjectCreated, StoredObject
@@ -35,7 +34,9 @@ from .store import (
     quoted,
 )
 
-OPERATIONS = frozenset(responses.OPERATIONS)
+# The operations this fake implements, by COS's names: what a request can be (fakes/cos/responses.py
+# answers each, and refuses any other with 501) and what an injected fault can target.
+OPERATIONS = ("GetBucket", "HeadBucket", "GetObject", "HeadObject", "PutObject", "DeleteObject")
 
 
 class CosBackend(ServiceBackend[Call, CosFault]):
@@ -53,7 +54,6 @@ class CosBackend(ServiceBackend[Call, CosFault]):
         self._callbacks: list[Callable[[ObjectCreated], object]] = []
         self._ids = random.Random(seed)
         self._counter = itertools.count(1)
-        self._wire = responses.CosResponses(self)
 
     # ---- configuration --------------------------------------------------------------------
 
@@ -88,13 +88,6 @@ class CosBackend(ServiceBackend[Call, CosFault]):
     def set_fault_rates(self, rates: Mapping[CosFault, float], seed: int = 0, operation: str | None = None) -> None:
         """Random faults at these rates, drawn from an RNG seeded with `seed`; queued faults go first."""
         self.faults.set_rates(rates.items(), seed, _known(operation))
-
-    # ---- the wire (fakes/cos/responses.py) --------------------------------------------------
-
-    def respond(self, method: str, target: str, headers: Mapping[str, str], body: bytes = b"") -> Reply:
-        """Answer one HTTP request (`target` is the raw request-target, path and query;
-        `headers` have lowercase names). This is what the server calls."""
-        return self._wire.respond(method, target, headers, body)
 
     # ---- the API actions (also how tests seed and inspect) ----------------------------------
 

@@ -1,7 +1,7 @@
 """The records the fake COS hands out: objects, object-created events, calls, listing pages.
 
-Apart from the backend so that fakes/cos/responses.py can render and log them without
-importing the backend it serves.
+Apart from the backend so that the store, the wire layer and the fake MPS (which reads and
+writes objects here) share them as plain values.
 """
 
 from __future__ import annotations

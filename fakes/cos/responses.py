@@ -3,9 +3,10 @@
 It reads the bucket and region from the Host header and the key from the path, names the
 operation (method + whether there is a key), refuses what the fake does not implement (501,
 so a client that starts using a new API fails loudly), checks the bucket, then the signature
-(fakes/cos/signature.py) and token, calls the operation's handler from the OPERATIONS table
-and renders COS's headers and XML. Injected faults are taken here, because only the wire
-layer knows whether the request was processed before its answer went wrong.
+(fakes/cos/signature.py) and token, calls the method the _ANSWERS table names for the operation
+(which calls the backend) and renders COS's headers and XML. Injected faults are taken here,
+because only the wire layer knows whether the request was processed before its answer went
+wrong. The server builds one around the backend it serves; the backend knows nothing of it.
 
 Implemented: GetBucket (list objects, v1 with marker), HeadBucket, GetObject (with Range),
 HeadObject, PutObject, DeleteObject.
@@ -15,17 +16,19 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import math
 import re
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from email.utils import formatdate
-from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, quote, unquote_to_bytes
 from xml.sax.saxutils import escape
 
+from handler.times import format_time
+
 from ..core.reply import Reply
 from . import signature
+from .backend import OPERATIONS, CosBackend
 from .exceptions import (
     AccessDenied,
     BadDigest,
@@ -47,18 +50,9 @@ from .faults import CosFault
 from .records import Call, StoredObject
 from .store import DEFAULT_CONTENT_TYPE, MAX_KEY_BYTES, MAX_KEYS, STORAGE_CLASSES, bucket_name_problem
 
-if TYPE_CHECKING:
-    from .backend import CosBackend
-
-# Operation name -> the CosResponses method that answers it.
-OPERATIONS: Mapping[str, str] = {
-    "GetBucket": "get_bucket",
-    "HeadBucket": "head_bucket",
-    "GetObject": "get_object",
-    "HeadObject": "head_object",
-    "PutObject": "put_object",
-    "DeleteObject": "delete_object",
-}
+# Operation name -> the CosResponses method that answers it: the name in snake_case, as moto
+# names a response method after its action.
+_ANSWERS: Mapping[str, str] = {name: re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower() for name in OPERATIONS}
 # Method -> (operation on the bucket, operation on an object).
 _NAMES = {
     "GET": ("GetBucket", "GetObject"),
@@ -117,12 +111,14 @@ class _Request:
 
 
 class CosResponses:
-    """The wire face of one CosBackend (it owns one; its respond() calls this)."""
+    """The wire face of one CosBackend: `respond()` is what the server calls for each request."""
 
     def __init__(self, backend: CosBackend) -> None:
         self.backend = backend
 
-    def respond(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> Reply:
+    def respond(self, method: str, target: str, headers: Mapping[str, str], body: bytes = b"") -> Reply:
+        """Answer one HTTP request (`target` is the raw request-target, path and query;
+        `headers` have lowercase names), injected faults included."""
         reply = self._respond(method.upper(), target, headers, body)
         return replace(reply, delay=reply.delay + self.backend.latency_seconds)
 
@@ -135,7 +131,7 @@ class CosResponses:
             bucket, region = _parse_host(host)
             key = _decode_path(raw_path)
             operation = _operation(method, key)
-            if operation not in OPERATIONS:
+            if operation not in _ANSWERS:
                 raise OperationNotImplemented(f"The fake COS does not implement {operation}.")
             params = dict(parse_qsl(query, keep_blank_values=True))
             _check_params(operation, params)
@@ -165,7 +161,7 @@ class CosResponses:
             # A bucket that lives in another region is not found at this region's endpoint.
             raise NoSuchBucket()
         self._authenticate(request)
-        handled: Reply = getattr(self, OPERATIONS[request.operation])(request)
+        handled: Reply = getattr(self, _ANSWERS[request.operation])(request)
         return handled
 
     def _authenticate(self, request: _Request) -> None:
@@ -219,8 +215,11 @@ class CosResponses:
             parts.append(f"<NextMarker>{text(listed.next_marker)}</NextMarker>")
         parts.extend(f"<CommonPrefixes><Prefix>{text(cp)}</Prefix></CommonPrefixes>" for cp in listed.common_prefixes)
         for item in listed.contents:
+            # Truncated to the millisecond, as the Last-Modified header truncates to the second: the
+            # listing and the header never disagree about the second an object was written in.
+            modified = format_time(math.floor(item.last_modified * 1000) / 1000)
             parts.append(
-                f"<Contents><Key>{text(item.key)}</Key><LastModified>{_iso(item.last_modified)}</LastModified>"
+                f"<Contents><Key>{text(item.key)}</Key><LastModified>{modified}</LastModified>"
                 f"<ETag>{escape(item.etag, _XML_ATTR)}</ETag><Size>{item.size}</Size>{owner}"
                 f"<StorageClass>{item.storage_class}</StorageClass></Contents>"
             )
@@ -384,7 +383,3 @@ def _object_headers(stored: StoredObject) -> list[tuple[str, str]]:
     if stored.storage_class != "STANDARD":
         headers.append(("x-cos-storage-class", stored.storage_class))
     return headers
-
-
-def _iso(t: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t * 1000) % 1000:03d}Z"

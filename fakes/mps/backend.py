@@ -1,13 +1,16 @@
 """The fake MPS's account: its tasks and SessionIds, and one method per API action.
 
-No HTTP and no wire format here: fakes/mps/responses.py parses a request, authenticates it
-and calls `process_image` / `describe_image_task_detail` with its JSON parameters; each
-returns the Response fields MPS would send or raises an MpsError (fakes/mps/exceptions.py).
-Tests seed and inspect the state directly (`tasks`, `sessions`, `restore_tasks`, ...).
+No HTTP here, and no knowledge of it: fakes/mps/responses.py, built by the server around this
+backend, parses a request, authenticates it and calls `process_image`,
+`describe_image_task_detail` or `describe_usage_data` with its JSON parameters; each returns the
+Response fields MPS would send or raises an MpsError (fakes/mps/exceptions.py). Tests seed and
+inspect the state directly (`tasks`, `sessions`, `restore_tasks`, ...).
 
-Wired to a fake COS (`MpsBackend(cos=CosBackend(...))`), a task does to the bucket what MPS
-does when it reaches FINISH: it reads its input object and writes its output object, or
-finishes FAIL when it cannot (see `finish_due_tasks`).
+What is here is a task's life: accepted (SessionId de-duplication), WAITING, PROCESSING, then
+run once when it reaches FINISH. Around it: fakes/mps/outcomes.py (what running a task does to
+the wired COS, and the outcome it reports), fakes/mps/outputs.py (where the output goes),
+fakes/mps/task_detail.py (DescribeImageTaskDetail's answer), fakes/mps/usage.py
+(DescribeUsageData's counts).
 
 `saved_tasks` / `restore_tasks` carry the tasks, SessionIds and outcomes from one backend to
 another (the embedded fake's state file between CLI runs).
@@ -17,54 +20,28 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import math
 import random
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote, urlparse
 
 from ..core.backend import ServiceBackend
-from ..core.reply import Reply
-from ..cos.exceptions import CosError
-from ..cos.store import object_key_problem
-from . import responses, usage, validation
-from .exceptions import (
-    InvalidInput,
-    RequestLimitExceeded,
-    ResourceNotFound,
-    SessionIdInUse,
-    SourceFileError,
-    TaskFailure,
-)
+from . import usage, validation
+from .exceptions import RequestLimitExceeded, ResourceNotFound, SessionIdInUse, TaskFailure
 from .faults import Fault
-from .records import Call, Caller, JsonDict, OutputLocation, Task
+from .outcomes import TaskOutcome, outcome_from_saved, run_task, saved_outcome
+from .outputs import output_location
+from .records import Call, Caller, JsonDict, OutputLocation, Task, json_object, json_text
+from .task_detail import FINISH, PROCESSING, WAITING, task_detail
 
 if TYPE_CHECKING:
     from ..cos.backend import CosBackend
     from ..cos.records import StoredObject
 
 DEDUP_SECONDS = 3 * 24 * 3600  # SessionId de-duplication window (ProcessMedia's documented 3 days)
-# Output format -> (Content-Type, rough bytes per pixel relative to JPEG): sizes an output from its input.
-OUTPUT_FORMATS: Mapping[str, tuple[str, float]] = {
-    "jpeg": ("image/jpeg", 1.0),
-    "jpg": ("image/jpeg", 1.0),
-    "png": ("image/png", 3.0),
-    "webp": ("image/webp", 0.7),
-    "bmp": ("image/bmp", 8.0),
-}
 WAITING_SECONDS, PROCESSING_SECONDS = 1.0, 2.0  # a task's default time in each status before FINISH
-NON_COS_INPUT_SIZE = 100_000  # a URL/S3/VOD input is never fetched: the output is sized as if it were this
-
-
-@dataclass(frozen=True)
-class TaskOutcome:
-    """What running a finished task did: `failure` None is SUCCESS; `written` is the output object
-    put into the wired COS (None when unwired or failed)."""
-
-    failure: TaskFailure | None = None
-    written: StoredObject | None = None
 
 
 class MpsBackend(ServiceBackend[Call, Fault]):
@@ -81,7 +58,10 @@ class MpsBackend(ServiceBackend[Call, Fault]):
     every task SUCCESS). Wired, a task that reaches FINISH reads its input object there
     and writes its output at `output_path_for(task)` through `CosBackend.put_object`, so the
     on_object_created callbacks (a COS trigger) see MPS's write as any other upload; when it
-    cannot, it finishes FAIL (`finish_due_tasks` says when and how)."""
+    cannot, it finishes FAIL (`finish_due_tasks` says when and how). An input holding an image's
+    bytes gets its ImageTask done with Pillow (fakes/mps/imaging.py); `stand_in_bodies` (the
+    default) keeps the estimated output for bytes that are no image format at all, the stand-ins
+    tests upload, where False fails them with SourceFileError as MPS does (the preview's choice)."""
 
     def __init__(
         self,
@@ -95,6 +75,7 @@ class MpsBackend(ServiceBackend[Call, Fault]):
         latency_seconds: float = 0.0,
         rate_clock: Callable[[], float] | None = None,
         cos: CosBackend | None = None,
+        stand_in_bodies: bool = True,
     ) -> None:
         super().__init__(clock=clock, latency_seconds=latency_seconds)
         self.rate_limit_per_second = rate_limit_per_second
@@ -109,6 +90,7 @@ class MpsBackend(ServiceBackend[Call, Fault]):
         self._rate_clock: Callable[[], float] = rate_clock or time.monotonic
         self._windows: defaultdict[tuple[str, str], deque[float]] = defaultdict(deque)
         self.cos = cos
+        self.stand_in_bodies = stand_in_bodies
         # Tasks ProcessImage accepted and not yet run, as a heap of (created_at, seq, task): every
         # task takes as long, so the earliest created is the next to finish.
         self._unrun: list[tuple[float, int, Task]] = []
@@ -117,7 +99,6 @@ class MpsBackend(ServiceBackend[Call, Fault]):
         self._outcomes: dict[str, TaskOutcome] = {}
         self._restored: set[str] = set()  # TaskIds restore_tasks added: never run here
         self._outputs: list[StoredObject] = []
-        self._wire = responses.MpsResponses(self)
 
     # ---- configuration -------------------------------------------------------------------
 
@@ -155,7 +136,7 @@ class MpsBackend(ServiceBackend[Call, Fault]):
                 )
                 self._add_task(task)
                 self._restored.add(task.task_id)
-                outcome = _outcome_from_json(item.get("outcome"))
+                outcome = outcome_from_saved(item.get("outcome"))
                 if outcome is not None:
                     self._outcomes[task.task_id] = outcome
 
@@ -178,25 +159,11 @@ class MpsBackend(ServiceBackend[Call, Fault]):
             item: JsonDict = dict(vars(task))
             outcome = outcomes.get(task.task_id)
             if outcome is None and task.task_id not in restored:
-                outcome = self._run(task, write=False)
+                outcome = run_task(self.cos, task, write=False, stand_ins=self.stand_in_bodies)
             if outcome is not None:
-                item["outcome"] = _outcome_json(outcome)
+                item["outcome"] = saved_outcome(outcome)
             saved.append(item)
         return saved
-
-    # ---- the wire (fakes/mps/responses.py) -------------------------------------------------
-
-    def respond(
-        self, action: str, headers: Mapping[str, str], body: bytes, method: str = "POST", query: str = ""
-    ) -> Reply:
-        """Answer one HTTP request, injected faults included (what the server calls)."""
-        return self._wire.respond(action, headers, body, method, query)
-
-    def handle(
-        self, action: str, headers: Mapping[str, str], body: bytes, method: str = "POST", query: str = ""
-    ) -> JsonDict:
-        """The Response envelope MPS would send for this request (no faults)."""
-        return self._wire.handle(action, headers, body, method, query)
 
     # ---- the API actions -------------------------------------------------------------------
 
@@ -243,48 +210,13 @@ class MpsBackend(ServiceBackend[Call, Fault]):
             running = task is not None and task.task_id in self._running
         if task is None:
             raise ResourceNotFound(f"The task `{params['TaskId']}` does not exist.")
-        age = now - task.created_at
         finished_at = self._finish_time(task)
-        results: list[JsonDict] = []
-        failure: TaskFailure | None = None
-        if age < self.waiting_seconds:
-            status = "WAITING"
-        elif now < finished_at or running:
+        if now - task.created_at < self.waiting_seconds:
+            return task_detail(task, WAITING, finished_at, None)
+        if now < finished_at or running:
             # Still running in another thread: MPS says FINISH only once the output is written.
-            status = "PROCESSING"
-            results = [{"Status": "PROCESSING", "ErrMsg": "", "Message": "", "Progress": 50, "Output": None}]
-        elif outcome is not None and outcome.failure is not None:
-            status, failure = "FINISH", outcome.failure
-            results = [
-                {"Status": "FAIL", "ErrMsg": failure.code, "Message": failure.message, "Progress": 0, "Output": None}
-            ]
-        else:
-            status = "FINISH"
-            out = self.output_path_for(task)
-            storage = {"Type": "COS", "CosOutputStorage": {"Bucket": out.bucket, "Region": out.region}}
-            signed_url = f"https://{out.bucket}.cos.{out.region}.myqcloud.com{quote(out.path)}?q-sign-algorithm=sha1"
-            results = [
-                {
-                    "Status": "SUCCESS",
-                    "ErrMsg": "",
-                    "Message": "",
-                    "Progress": 100,
-                    "Output": {"Path": out.path, "OutputStorage": storage, "SignedUrl": signed_url},
-                }
-            ]
-        return {
-            "TaskType": "WorkflowTask",
-            "Status": status,
-            "ErrCode": failure.err_code if failure else 0,
-            "ErrMsg": failure.code if failure else "",
-            "Message": failure.message if failure else "",
-            "ImageProcessTaskResultSet": results,
-            "CreateTime": _iso(task.created_at),
-            "FinishTime": _iso(finished_at) if status == "FINISH" else "",
-            "Definition": task.params.get("Definition", 0),
-            "ImageTask": task.params.get("ImageTask"),
-            "InputInfo": task.params.get("InputInfo"),
-        }
+            return task_detail(task, PROCESSING, finished_at, None)
+        return task_detail(task, FINISH, finished_at, outcome.failure if outcome else None)
 
     def describe_usage_data(self, params: JsonDict, caller: Caller) -> JsonDict:
         """Per-day counts of this account's tasks (fakes/mps/usage.py has the rules)."""
@@ -309,16 +241,22 @@ class MpsBackend(ServiceBackend[Call, Fault]):
 
         Wired to a COS, running a task reads its COS input (`CosInputInfo`; a bucket not in that
         region is no bucket, as at COS's endpoint) and writes the output object at
-        `output_path_for(task)` (key without the leading "/") with `put_object`, sized from the
-        input and typed by its format (OUTPUT_FORMATS), so the on_object_created callbacks fire
-        in the calling thread, with no MPS lock held. A missing, archived or empty input fails
-        the task with SourceFileError; an output bucket missing (or in another region) or a key
-        COS refuses fails it with InvalidInput; a failed task writes nothing. A task whose
-        OutputStorage is not COS, or any task of an unwired fake, succeeds and writes nothing.
+        `output_path_for(task)` (key without the leading "/") with `put_object` (the image the
+        task makes of an input's image bytes, fakes/mps/imaging.py; else an object sized from the
+        input and typed by its format, fakes/mps/outputs.py), so the on_object_created callbacks
+        fire in the calling thread, with no MPS lock held. Why a task fails instead, and what a
+        failed or unwired task writes (nothing), is fakes/mps/outcomes.py's `run_task`.
         """
         with self._lock:
             now = self.clock()
         return self._finish_due(now)
+
+    def run_pending_tasks(self) -> list[Task]:
+        """Run now every accepted task that has not run yet, oldest first, whatever the clock says;
+        returns them. For a process that ends before its tasks' time and wants their outputs
+        written (the CLI's embedded fake, before it saves its state and its bucket). Each task
+        keeps its FinishTime and reads WAITING, then PROCESSING, until that comes."""
+        return self._finish_due(math.inf)
 
     def outcome_of(self, task_id: str) -> TaskOutcome | None:
         """How the task ended (None: not run yet, or restored without an outcome). A task restored
@@ -334,31 +272,8 @@ class MpsBackend(ServiceBackend[Call, Fault]):
     # ---- what MPS would write, and helpers for tests ---------------------------------------
 
     def output_path_for(self, task: Task) -> OutputLocation:
-        """Where MPS writes the task's output (ProcessImage's OutputStorage/OutputDir/OutputPath docs).
-
-        Bucket and region come from OutputStorage, else the input's; the directory is OutputDir,
-        else the input's; the name is OutputPath (absolute, or relative to the directory), else
-        `{inputName}.{format}`, where {format} is the lowercased EncodeConfig.Format, else the
-        input's extension.
-        """
-        p = task.params
-        source = _obj(_obj(p.get("InputInfo")).get("CosInputInfo"))
-        target = _obj(_obj(p.get("OutputStorage")).get("CosOutputStorage"))
-        url = _str(_obj(_obj(p.get("InputInfo")).get("UrlInputInfo")).get("Url"))
-        input_path = _str(source.get("Object")) or urlparse(url).path
-        directory, _, filename = input_path.rpartition("/")
-        input_name, dot, input_ext = filename.rpartition(".")
-        if not dot:
-            input_name, input_ext = filename, ""
-        fmt = _str(_obj(_obj(p.get("ImageTask")).get("EncodeConfig")).get("Format")).lower() or input_ext
-        out_dir = _str(p.get("OutputDir")) or "/" + (directory + "/").lstrip("/")
-        name = (_str(p.get("OutputPath")) or "{inputName}.{format}").replace("{inputName}", input_name)
-        name = name.replace("{inputFormat}", input_ext).replace("{format}", fmt)
-        return OutputLocation(
-            bucket=_str(target.get("Bucket")) or _str(source.get("Bucket")),
-            region=_str(target.get("Region")) or _str(source.get("Region")),
-            path=name if name.startswith("/") else out_dir + name,
-        )
+        """Where MPS writes the task's output (fakes/mps/outputs.py has the naming rules)."""
+        return output_location(task.params)
 
     def tasks_for_object(self, bucket: str, object_path: str) -> list[Task]:
         """Tasks whose COS input is this object ("a/b.jpg" and "/a/b.jpg" are the same)."""
@@ -367,8 +282,8 @@ class MpsBackend(ServiceBackend[Call, Fault]):
             tasks = list(self.tasks)
         out = []
         for task in tasks:
-            cos = _obj(_obj(task.params.get("InputInfo")).get("CosInputInfo"))
-            if cos.get("Bucket") == bucket and "/" + _str(cos.get("Object")).lstrip("/") == wanted:
+            cos = json_object(json_object(task.params.get("InputInfo")).get("CosInputInfo"))
+            if cos.get("Bucket") == bucket and "/" + json_text(cos.get("Object")).lstrip("/") == wanted:
                 out.append(task)
         return out
 
@@ -386,7 +301,7 @@ class MpsBackend(ServiceBackend[Call, Fault]):
         error: Exception | None = None
         for task in due:
             try:
-                outcome = self._run(task)
+                outcome = run_task(self.cos, task, stand_ins=self.stand_in_bodies)
             except Exception as e:  # noqa: BLE001 - a bug of the fake: raised once every due task is recorded
                 outcome, error = TaskOutcome(TaskFailure(f"The fake MPS failed running the task: {e!r}")), error or e
             with self._lock:
@@ -397,26 +312,6 @@ class MpsBackend(ServiceBackend[Call, Fault]):
         if error is not None:
             raise error
         return due
-
-    def _run(self, task: Task, write: bool = True) -> TaskOutcome:
-        """Do to the wired COS what MPS does when the task finishes (called with no lock held);
-        `write=False` decides the same outcome and writes nothing."""
-        cos = self.cos
-        storage = _obj(task.params.get("OutputStorage"))
-        if cos is None or (storage and storage.get("Type") != "COS"):
-            return TaskOutcome()
-        info = _obj(task.params.get("InputInfo"))
-        try:
-            if info.get("Type") == "COS":
-                source = _read_input(cos, _obj(info.get("CosInputInfo")))
-                in_size, in_type, in_key = source.size, source.content_type, source.key
-            else:
-                in_size, in_type = NON_COS_INPUT_SIZE, ""
-                in_key = urlparse(_str(_obj(info.get("UrlInputInfo")).get("Url"))).path
-            out = self.output_path_for(task)
-            return TaskOutcome(written=_write_output(cos, task, out, in_key, in_size, in_type, write))
-        except TaskFailure as failure:
-            return TaskOutcome(failure)
 
     def _add_task(self, task: Task) -> None:
         self.tasks.append(task)
@@ -443,92 +338,3 @@ class MpsBackend(ServiceBackend[Call, Fault]):
         self._outputs.clear()
         self._windows.clear()
         self._ids = random.Random(self._seed)
-
-
-def _read_input(cos: CosBackend, source: Mapping[str, object]) -> StoredObject:
-    bucket, region, path = _str(source.get("Bucket")), _str(source.get("Region")), _str(source.get("Object"))
-    where = f"`{path}` in bucket `{bucket}` ({region})"
-    try:
-        if cos.head_bucket(bucket) != region:
-            raise SourceFileError(f"Source file error: {where}: the bucket does not exist in this region.")
-        stored, _ = cos.get_object(bucket, path.lstrip("/"))
-    except CosError as e:
-        raise SourceFileError(f"Source file error: cannot read {where}: {e.code}: {e.message}") from None
-    if stored.size == 0:
-        raise SourceFileError(f"Source file error: {where} is empty, not an image.")
-    return stored
-
-
-def _write_output(
-    cos: CosBackend, task: Task, out: OutputLocation, in_key: str, in_size: int, in_type: str, write: bool = True
-) -> StoredObject | None:
-    where = f"`{out.path}` in bucket `{out.bucket}` ({out.region})"
-    try:
-        found = cos.head_bucket(out.bucket)
-    except CosError:
-        found = None
-    if found != out.region:
-        raise InvalidInput(f"Invalid input: cannot write the output {where}: the output bucket does not exist.")
-    if not write:
-        key_problem = object_key_problem(out.path.lstrip("/"))
-        if key_problem:
-            raise InvalidInput(f"Invalid input: cannot write the output {where}: {key_problem}")
-        return None
-    in_ext, out_ext = _extension(in_key), _extension(out.path)
-    content_type = OUTPUT_FORMATS.get(out_ext, (in_type or "application/octet-stream", 1.0))[0]
-    ratio = OUTPUT_FORMATS.get(out_ext, ("", 1.0))[1] / OUTPUT_FORMATS.get(in_ext, ("", 1.0))[1]
-    enhance = _obj(_obj(task.params.get("ImageTask")).get("EnhanceConfig"))
-    # Super-resolution doubles width and height: four times the pixels.
-    scale = 4 if _obj(enhance.get("SuperResolution")).get("Switch") == "ON" else 1
-    try:
-        return cos.put_object(
-            out.bucket, out.path.lstrip("/"), size=max(1, round(in_size * ratio * scale)), content_type=content_type
-        )
-    except (KeyError, ValueError) as e:  # COS refuses the key (too long, empty)
-        raise InvalidInput(f"Invalid input: cannot write the output {where}: {e}") from None
-
-
-_FAILURES: dict[str, type[TaskFailure]] = {cls.code: cls for cls in (TaskFailure, SourceFileError, InvalidInput)}
-
-
-def _outcome_json(outcome: TaskOutcome) -> JsonDict:
-    failure = outcome.failure
-    if failure is None:
-        return {"Status": "SUCCESS"}
-    return {"Status": "FAIL", "ErrCode": failure.err_code, "ErrMsg": failure.code, "Message": failure.message}
-
-
-def _outcome_from_json(saved: object) -> TaskOutcome | None:
-    """A saved outcome back (None when there is none to read: the task reports SUCCESS)."""
-    if not isinstance(saved, dict):
-        return None
-    if saved.get("Status") == "SUCCESS":
-        return TaskOutcome()
-    if saved.get("Status") != "FAIL":
-        return None
-    code = _str(saved.get("ErrMsg")) or TaskFailure.code
-    cls = _FAILURES.get(code)
-    if cls is None:  # a code this fake no longer raises: keep it as saved
-        cls = type(f"TaskFailure_{code}", (TaskFailure,), {"code": code})
-    failure = cls(_str(saved.get("Message")))
-    err_code = saved.get("ErrCode")
-    if isinstance(err_code, int) and not isinstance(err_code, bool):
-        failure.err_code = err_code
-    return TaskOutcome(failure)
-
-
-def _extension(path: str) -> str:
-    name = path.rpartition("/")[2]
-    return name.rpartition(".")[2].lower() if "." in name else ""
-
-
-def _iso(t: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
-
-
-def _obj(value: object) -> Mapping[str, object]:
-    return value if isinstance(value, dict) else {}
-
-
-def _str(value: object) -> str:
-    return value if isinstance(value, str) else ""

@@ -1,11 +1,13 @@
 """The records the fake MPS keeps and hands out: tasks, calls, callers, output locations.
 
-Apart from the backend so that fakes/mps/responses.py can build and log them without
-importing the backend it serves.
+Apart from the backend so that every module of the fake (responses, output naming, task
+outcomes, the task detail) shares them without importing the backend. `json_object` and
+`json_text` read a task's body, whose sections and fields may be absent or null.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,3 +49,13 @@ class OutputLocation:
     bucket: str
     region: str
     path: str  # object key with a leading "/", as MPS reports it in Output.Path
+
+
+def json_object(value: object) -> Mapping[str, object]:
+    """`value` if it is a JSON object, else an empty one (an absent or null section)."""
+    return value if isinstance(value, dict) else {}
+
+
+def json_text(value: object) -> str:
+    """`value` if it is a string, else ""."""
+    return value if isinstance(value, str) else ""

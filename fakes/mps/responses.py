@@ -4,7 +4,9 @@ It checks what every action shares (TC3 signature and token, X-TC-Version, the a
 X-TC-Region, POST with a JSON object body, the rate limit), then calls the backend method the
 action table names, and wraps its answer, or the MpsError it raised, in the envelope MPS
 sends. Injected faults are taken here, because only the wire layer knows whether the request
-was processed before its answer went wrong.
+was processed before its answer went wrong. The server builds one around the backend it
+serves; the backend knows nothing of it, so `MpsResponses(backend).handle(...)` answers a
+request without HTTP.
 """
 
 from __future__ import annotations
@@ -14,10 +16,10 @@ import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from .. import tc3
 from ..core.reply import Reply as _Reply
+from .backend import MpsBackend
 from .exceptions import (
     InvalidAction,
     InvalidAuthorization,
@@ -33,9 +35,6 @@ from .exceptions import (
 )
 from .faults import Fault
 from .records import Call, Caller, JsonDict
-
-if TYPE_CHECKING:
-    from .backend import MpsBackend
 
 API_VERSION = "2019-06-12"
 SERVICE = "mps"
@@ -82,12 +81,15 @@ class Reply(_Reply):
 
 
 class MpsResponses:
-    """The wire face of one MpsBackend (it owns one; its respond() and handle() call these)."""
+    """The wire face of one MpsBackend: `respond()` is what the server calls for each request."""
 
     def __init__(self, backend: MpsBackend) -> None:
         self.backend = backend
 
-    def respond(self, action: str, headers: Mapping[str, str], body: bytes, method: str, query: str) -> Reply:
+    def respond(
+        self, action: str, headers: Mapping[str, str], body: bytes, method: str = "POST", query: str = ""
+    ) -> Reply:
+        """Answer one HTTP request, injected faults included."""
         backend = self.backend
         if backend.latency_seconds:
             time.sleep(backend.latency_seconds)  # before the backend acts, like a request in flight
@@ -103,7 +105,10 @@ class MpsResponses:
         assert isinstance(shaped, Reply)
         return shaped
 
-    def handle(self, action: str, headers: Mapping[str, str], body: bytes, method: str, query: str) -> JsonDict:
+    def handle(
+        self, action: str, headers: Mapping[str, str], body: bytes, method: str = "POST", query: str = ""
+    ) -> JsonDict:
+        """The Response envelope MPS would send for this request (no faults)."""
         return self._handle(action, headers, body, method, query, None)
 
     def _handle(

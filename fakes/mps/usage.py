@@ -23,17 +23,22 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from handler.times import parse_time
+
 from . import validation
 from .exceptions import InvalidParameterValue, MissingParameter, MpsError
 from .records import JsonDict, Task
 
 DAY_ZONE = dt.timezone(dt.timedelta(hours=8))  # MPS's days are Beijing days
-MAX_SPAN = dt.timedelta(days=90)
-MAX_AGE = dt.timedelta(days=365)
+MAX_SPAN_SECONDS = 90 * 24 * 3600
+MAX_AGE_SECONDS = 365 * 24 * 3600
 DEFAULT_TYPES = ("Transcode",)  # "默认查询转码" (the request model's docstring)
 DEFAULT_REGION = "ap-guangzhou"  # "默认返回 ap-guangzhou 园区"
 IMAGE_TYPE = "ImageProcess"
 _LISTED = re.compile(r"<li>\s*([A-Za-z0-9-]+)\s*[:：]")
+# A date and time with a zone (Z or an offset), nothing around it: what the API's examples send.
+# parse_time reads it; it would also read a date alone or a naive time (as UTC), which MPS refuses.
+_ZONED = re.compile(r"\S+T\S*(?:Z|[+-]\d\d(?::?\d\d){0,2}(?:\.\d+)?)")
 
 
 # The SDK's error code list has these two for out-of-range times; neither the SDK nor the API page
@@ -68,9 +73,9 @@ def describe_usage_data(
     end = _time(params, "EndTime", InvalidEndTime)
     if end < start:
         raise InvalidEndTime("EndTime must not be earlier than StartTime.")
-    if end - start > MAX_SPAN:
+    if end - start > MAX_SPAN_SECONDS:
         raise InvalidEndTime("The query time span must not exceed 90 days.")
-    if start < dt.datetime.fromtimestamp(now, dt.timezone.utc) - MAX_AGE:
+    if start < now - MAX_AGE_SECONDS:
         raise InvalidStartTime("Only the last 365 days can be queried.")
     types = _listed(params, "Types", "DescribeUsageDataRequest") or list(DEFAULT_TYPES)
     regions = set(_listed(params, "ProcessRegions", "DescribeUsageDataRequest") or [DEFAULT_REGION])
@@ -78,9 +83,8 @@ def describe_usage_data(
     days = _days(start, end)
     counts: Counter[dt.date] = Counter()
     usage: Counter[dt.date] = Counter()
-    lo, hi = start.timestamp(), end.timestamp()
     for task in tasks:
-        if not lo <= task.created_at <= hi or _park(task.region) not in regions:
+        if not start <= task.created_at <= end or _park(task.region) not in regions:
             continue
         day = dt.datetime.fromtimestamp(task.created_at, DAY_ZONE).date()
         counts[day] += 1
@@ -97,18 +101,15 @@ def describe_usage_data(
     return {"Data": data}
 
 
-def _time(params: Mapping[str, Any], name: str, error: type[MpsError]) -> dt.datetime:
+def _time(params: Mapping[str, Any], name: str, error: type[MpsError]) -> float:
     value = params.get(name)
     if value in (None, ""):
         raise MissingParameter(f"The parameter `{name}` is missing.")
     text = str(value)
-    try:
-        parsed = dt.datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
-    except ValueError:
-        parsed = None
-    if parsed is None or parsed.tzinfo is None or "T" not in text:
+    seconds = parse_time(text) if _ZONED.fullmatch(text) else None
+    if seconds is None:
         raise error(f"`{name}` must be an ISO 8601 date and time with a zone, e.g. 2019-07-16T06:21:28Z.")
-    return parsed
+    return seconds
 
 
 def _listed(params: Mapping[str, Any], field: str, model: str) -> list[str]:
@@ -128,8 +129,8 @@ def _park(region: str) -> str:
     return region if region in listed_values("DescribeUsageDataRequest", "ProcessRegions") else DEFAULT_REGION
 
 
-def _days(start: dt.datetime, end: dt.datetime) -> list[dt.date]:
-    first, last = start.astimezone(DAY_ZONE).date(), end.astimezone(DAY_ZONE).date()
+def _days(start: float, end: float) -> list[dt.date]:
+    first, last = (dt.datetime.fromtimestamp(t, DAY_ZONE).date() for t in (start, end))
     return [first + dt.timedelta(days=i) for i in range((last - first).days + 1)]
 
 

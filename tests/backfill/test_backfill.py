@@ -13,9 +13,9 @@ import time
 import pytest
 from repo import SCRIPT, autoenhance, user_env
 
-import autoenhance.backfill as backfill_module
+import autoenhance.backfill.listing as listing_module
 from autoenhance.backfill import Backfill, BackfillOptions
-from autoenhance.cos_events import cos_event, cos_record
+from autoenhance.sample_events import cos_event, cos_record
 from fakes.cos import CosFault
 from fakes.harness import WarmContainer, function_env
 from fakes.mps import Fault
@@ -57,7 +57,7 @@ def seed(fake_cos, keys, size=1000, **kw):
 
 
 def test_every_image_across_many_pages_is_submitted_once(fake_cos, fake_mps, tmp_path, monkeypatch):
-    monkeypatch.setattr(backfill_module, "PAGE_SIZE", 7)
+    monkeypatch.setattr(listing_module, "PAGE_SIZE", 7)
     keys = [f"p/{i:03d}.jpg" for i in range(50)]
     seed(fake_cos, keys)
     summary = Job(fake_cos, fake_mps, tmp_path).run()
@@ -91,7 +91,7 @@ def test_prefix_suffix_and_since_narrow_the_listing(fake_cos, fake_mps, tmp_path
         tmp_path,
         prefix="a/",
         suffixes=(".jpg",),
-        since=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc),
+        since=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc).timestamp(),
     ).run()
     assert set(Job(fake_cos, fake_mps, tmp_path).objects_submitted()) == {"/a/1.jpg"}
 

@@ -16,8 +16,8 @@ from canaries import CANARY_AUTH, assert_no_secret, canary_event
 from repo import EVENTS, load_event
 from repo import autoenhance as run
 
-from autoenhance.cos_events import cos_event, cos_record
 from autoenhance.event_files import EventFileError, read_events
+from autoenhance.sample_events import cos_event, cos_record
 
 SAMPLE = EVENTS / "dead-letter.jsonl"
 BUCKET = "photos-1250000000"

@@ -15,7 +15,8 @@ from repo import autoenhance as run
 from autoenhance.backfill import Checkpoint
 from fakes.identities import OPERATOR
 from handler.cos_event import RecordError, parse_records
-from handler.regions import RegionError, full_region_for
+from handler.errors import RegionError
+from handler.regions import full_region_for
 
 GENERATE = ("generate-event", "--bucket", "photos-1250000000", "--key", "uploads/a.jpg")
 BACKFILL = ("backfill", "--bucket", "photos-1250000000", "--region", "ap-guangzhou")
@@ -256,3 +257,14 @@ def test_typos_get_a_suggestion_with_argparse_usage_and_exit_2(env, args, usage,
 def test_an_unknown_option_with_nothing_close_gets_no_suggestion(env):
     r = run(env, "replay", "events/put.json", "--zzzzzz")
     assert r.returncode == 2 and r.stderr.strip().endswith("error: unrecognized arguments: --zzzzzz")
+
+
+def test_a_misspelt_region_is_one_line_with_a_suggestion(env, tmp_path):
+    r = run(env, "generate-event", "--bucket", "photos-1250000000", "--region", "ap-guangzou", "--key", "u/a.jpg")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.strip().endswith("did you mean 'ap-guangzhou'?")
+
+
+def test_a_shell_variable_the_function_never_sees_does_not_stop_replay(env):
+    r = run({**env, "OUTPUT_FORMAT": "json"}, "replay", "events/put.json", "--dry-run")
+    assert r.returncode == 0, r.stderr

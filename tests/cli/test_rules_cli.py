@@ -3,24 +3,17 @@
 from __future__ import annotations
 
 import json
-import shutil
+from pathlib import Path
 
 import pytest
-from repo import EVENTS, ROOT
+from repo import EVENTS, with_rules
 from repo import autoenhance as run
 
 
 @pytest.fixture
 def rules_env(env):
-    """The user's project with the shipped example rules switched on in serverless.yml."""
-    project = ROOT.__class__(env["AUTOENHANCE_PROJECT_DIR"])
-    shutil.copyfile(ROOT / "rules.example.json", project / "rules.json")
-    text = (
-        (project / "serverless.yml")
-        .read_text()
-        .replace("      OUTPUT_DIR: /enhanced/\n", "      OUTPUT_DIR: /enhanced/\n      RULES_FILE: rules.json\n")
-    )
-    (project / "serverless.yml").write_text(text)
+    """The user's project with the fixture rules (the shipped example's) switched on in serverless.yml."""
+    with_rules(Path(env["AUTOENHANCE_PROJECT_DIR"]))
     return env
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from repo import autoenhance as run
 from repo import user_env
+from report_lines import record
 from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
 from tencentcloud.common.profile.client_profile import ClientProfile
 from tencentcloud.common.profile.http_profile import HttpProfile
@@ -184,9 +185,7 @@ def live(tmp_path):
 
 def logged(day: dt.date, n: int, outcome: str = "submitted", **extra: Any) -> str:
     at = dt.datetime.fromtimestamp(noon(day) + n, dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    line = {"level": "INFO", "message": f"record {outcome}", "bucket": BUCKET, "key": f"u/{day}-{n}.jpg"}
-    line.update(outcome=outcome, task_id=f"{day}-{n}", time=at, **extra)
-    return json.dumps(line)
+    return json.dumps(record(outcome, key=f"u/{day}-{n}.jpg", task_id=f"{day}-{n}", time=at, **extra))
 
 
 def test_usage_per_day_next_to_what_the_logs_submitted(live, tmp_path):
@@ -206,7 +205,7 @@ def test_usage_per_day_next_to_what_the_logs_submitted(live, tmp_path):
                 logged(d2, 0),
                 logged(d2, 1),  # MPS counted one task that day: a mismatch
                 logged(d2, 2, outcome="skipped"),
-                json.dumps({"outcome": "submitted", "key": "u/x.jpg", "task_id": "no-time"}),
+                json.dumps(record("submitted", key="u/x.jpg", task_id="no-time")),
             ]
         )
         + "\n",

@@ -20,6 +20,7 @@ from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentClo
 
 from fakes.identities import OPERATOR
 from fakes.mps import FakeClock, Fault, MpsBackend, validation
+from fakes.mps.responses import MpsResponses
 from fakes.tc3 import sign_tc3
 
 if TYPE_CHECKING:
@@ -140,7 +141,7 @@ def test_handle_works_without_http_and_reads_headers_case_insensitively(fake_mps
     }
     headers["AUTHORIZATION"] = sign_tc3(cred.secret_id, cred.secret_key, headers, payload)
 
-    envelope = fake_mps.backend.handle("ProcessImage", headers, payload)
+    envelope = MpsResponses(fake_mps.backend).handle("ProcessImage", headers, payload)
 
     assert envelope["Response"]["TaskId"] == fake_mps.backend.tasks[0].task_id
 

@@ -11,7 +11,7 @@ from fakes.cos import CosBackend
 from fakes.harness import CONTEXT, WarmContainer, function_env, start_cos, start_mps
 from fakes.identities import COS_ROLE, MPS_ROLE, OPERATOR
 from fakes.mps import FakeClock, Fault
-from handler.config import ConfigurationError
+from handler.errors import ConfigurationError
 
 
 def test_function_env_is_what_scf_injects_plus_configuration():

@@ -13,9 +13,10 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fakes.mps.errors import MpsError
+from fakes.mps.exceptions import MpsError
 from fakes.mps.validation import validate
-from handler.image_task import RULES, ImageTaskError, OneOf, schema, validate_image_task
+from handler.errors import ImageTaskError
+from handler.image_task import RULES, OneOf, schema, validate_image_task
 
 TYPES = schema()["types"]
 # The handler checks values fully for these; the generative/AI configs only by type (README).

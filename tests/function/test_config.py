@@ -7,8 +7,9 @@ import os
 
 import pytest
 
-from handler.config import KNOWN_VARIABLES, ConfigurationError, load_settings
-from handler.image_task import DEFAULT_IMAGE_TASK, ImageTaskError, validate_image_task
+from handler.config import KNOWN_VARIABLES, load_settings
+from handler.errors import ConfigurationError, ImageTaskError
+from handler.image_task import DEFAULT_IMAGE_TASK, validate_image_task
 from handler.outputs import guard_prefix
 
 

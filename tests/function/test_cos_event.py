@@ -8,14 +8,9 @@ from urllib.parse import unquote, urlsplit
 import pytest
 from repo import load_event as load
 
-from autoenhance.cos_events import cos_event, cos_record
-from handler.cos_event import (
-    CosUploadRecord,
-    MalformedEventError,
-    RecordError,
-    authorization_headers,
-    parse_records,
-)
+from autoenhance.sample_events import cos_event, cos_record
+from handler.cos_event import CosUploadRecord, RecordError, authorization_headers, parse_records
+from handler.errors import MalformedEventError
 
 
 def only(event: dict, **kw) -> CosUploadRecord | RecordError:

@@ -11,6 +11,7 @@ import http.client
 import io
 import socket
 import ssl
+import time
 from typing import Any
 
 import pytest
@@ -22,10 +23,10 @@ import urllib3.response
 from clocks import VirtualClock
 from repo import load_event
 
-from autoenhance.cos_events import cos_event, cos_record
+from autoenhance.sample_events import cos_event, cos_record
 from fakes.harness import BUCKET, REGION, WarmContainer
 from fakes.mps import Fault
-from handler.index import RecordsNotSubmittedError
+from handler.errors import RecordsNotSubmittedError
 from handler.transport import _DeadlineSocket, call_deadline, deadline_expired
 
 
@@ -199,7 +200,7 @@ def test_a_trickling_body_fails_the_record_with_the_deadline_code(fake_mps):
     assert isinstance(error, RecordsNotSubmittedError)
     [line] = container.records_logged()
     assert line["error_code"] == "NetworkError.DeadlineExceeded"
-    assert "uploads/2026/cat.jpg: NetworkError.DeadlineExceeded" in str(error)
+    assert 'uploads/2026/cat.jpg": NetworkError.DeadlineExceeded' in str(error)
 
 
 def test_late_headers_past_the_deadline_fail_the_record_inside_the_limit(fake_mps):
@@ -252,6 +253,33 @@ def test_many_records_and_slow_logging_still_end_inside_the_limit(make_fake_mps,
     assert outcomes.count("submitted") + outcomes.count("failed") == 3000
 
 
+def test_a_held_up_log_write_does_not_let_the_workers_spend_the_logging_time(make_fake_mps):
+    """The same event, with the first line's write held up 0.5 s on the wall (a full pipe to the log
+    collector; no time passes on the clock): the workers go on meanwhile and run out of time before
+    the main thread can look. The first to find no time left for a call stops every call no worker
+    has started: workers finding that out record by record would spend the time the lines need.
+    """
+    clock = VirtualClock(tick=0.0001)
+    fake = make_fake_mps(rate_limit_per_second=20, clock=clock, rate_clock=clock)
+    records = [cos_record(BUCKET, REGION, f"big/{i:05d}.jpg", event_time=1_764_000_000 + i) for i in range(3000)]
+
+    class HeldUpStream(io.StringIO):
+        def write(self, text: str) -> int:
+            if not self.tell():
+                time.sleep(0.5)
+            clock.sleep(0.0003)
+            return super().write(text)
+
+    container = WarmContainer(fake, {"MPS_CONCURRENCY": "4"}, clock=clock, stream=HeldUpStream())
+    started = clock.now
+    summary, error = container.outcome(cos_event(records), limit_ms=3000)
+    assert clock.now - started < 3.0
+    assert isinstance(error, RecordsNotSubmittedError)
+    outcomes = [r["outcome"] for r in summary["results"]]
+    assert outcomes.count("submitted") == len(fake.backend.tasks) > 0
+    assert outcomes.count("submitted") + outcomes.count("failed") == 3000
+
+
 # -- what a message quotes ----------------------------------------------------------------------
 
 
@@ -262,7 +290,7 @@ def test_a_key_with_a_newline_cannot_forge_a_line_in_the_raised_message(fake_mps
     assert isinstance(error, RecordsNotSubmittedError)
     message = str(error)
     assert "\n" not in message and "\u2028" not in message
-    assert "uploads/evil\\x0aERROR forged line\\u2028.jpg" in message
+    assert '"photos-1250000000/uploads/evil\\nERROR forged line\\u2028.jpg": ' in message  # a JSON string
 
 
 def test_log_lines_stay_one_line_for_every_reader(fake_mps):

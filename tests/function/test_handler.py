@@ -10,13 +10,12 @@ from canaries import CANARY_AUTH
 from clocks import VirtualClock
 from repo import load_event as load
 
-from autoenhance.cos_events import cos_event, cos_record
+from autoenhance.sample_events import cos_event, cos_record
 from fakes.harness import BUCKET, CONTEXT, REGION, WarmContainer
 from fakes.identities import ROTATED_ROLE
 from fakes.mps import Fault
-from handler.config import ConfigurationError, load_settings
-from handler.cos_event import MalformedEventError
-from handler.index import RecordsNotSubmittedError
+from handler.config import load_settings
+from handler.errors import ConfigurationError, MalformedEventError, RecordsNotSubmittedError
 
 
 @pytest.fixture
@@ -241,7 +240,7 @@ def test_permanent_errors_are_not_retried_and_fail_the_invocation(harness, fake_
     fake_mps.backend.inject(Fault.error(code), times=1)
     with pytest.raises(RecordsNotSubmittedError) as info:
         harness.invoke(load("put.json"))
-    assert f"photos-1250000000/uploads/2026/cat.jpg: {code}" in str(info.value)
+    assert f'"photos-1250000000/uploads/2026/cat.jpg": {code}' in str(info.value)
     assert len(fake_mps.backend.calls) == 1 and harness.sleeps == []
 
 
@@ -262,7 +261,7 @@ def test_failed_records_are_listed_and_the_rest_still_submitted(harness, fake_mp
     event["Records"][2]["cos"]["cosObject"]["key"] = "/1/wrong/prefix.jpg"
     with pytest.raises(RecordsNotSubmittedError) as info:
         harness.invoke(event)
-    assert str(info.value).startswith("1 of 5 records not submitted: [2] photos-1250000000/?")
+    assert str(info.value).startswith('1 of 5 records not submitted: [2] "photos-1250000000/?"')
     assert "MalformedRecord" in str(info.value)
     assert info.value.summary["submitted"] == 4
     # The platform's retry: the four are duplicates, not new tasks.

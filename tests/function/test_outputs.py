@@ -11,10 +11,11 @@ import json
 
 import pytest
 
-from autoenhance.cos_events import cos_event, cos_record
+from autoenhance.sample_events import cos_event, cos_record
 from fakes.harness import WarmContainer
-from handler.config import ConfigurationError, load_settings
-from handler.outputs import loop_problems, predicted_output_key, retrigger_warning, retriggers
+from handler.config import load_settings
+from handler.errors import ConfigurationError, OutputKeyTooLongError
+from handler.outputs import loop_problems, output_location, predicted_output_key, retrigger_warning, retriggers
 
 BUCKET, REGION, OTHER = "photos-1250000000", "ap-guangzhou", "out-1250000000"
 WEBP = json.dumps({"EncodeConfig": {"Format": "WebP", "Quality": 80}})
@@ -33,6 +34,7 @@ CASES = [
     ("a/b.jpg", {"OUTPUT_BUCKET": OTHER, "OUTPUT_DIR": "/"}, OTHER, "a/b.jpg.jpeg"),
     ("假期 照片/海边 日落+1 100%.JPG", {}, BUCKET, "enhanced/假期 照片/海边 日落+1 100%.JPG.jpeg"),
     ("a.b.c/d.e.jpg", {}, BUCKET, "enhanced/a.b.c/d.e.jpg.jpeg"),
+    ("uploads//a.jpg", {}, BUCKET, "enhanced/uploads//a.jpg.jpeg"),  # an empty segment is kept: another object
 ]
 
 
@@ -62,6 +64,7 @@ def test_a_template_makes_the_key_unpredictable():
         ("u/b.jpg", "u/b.jpeg"),
         ("u/c", "u/c.jpg"),
         ("u/d.JPG", "u/d.jpg"),
+        ("u/e.jpg", "u//e.jpg"),  # two objects: empty path segments are not dropped
     ],
 )
 @pytest.mark.parametrize(
@@ -138,3 +141,26 @@ def test_the_trigger_prefix_is_compared_as_cos_keys_are_written():
     settings = load_settings({"OUTPUT_DIR": "/uploads/", "OUTPUT_BUCKET": BUCKET, "TRIGGER_PREFIX": "/uploads/new/"})
     [problem] = loop_problems(settings, BUCKET)
     assert "TRIGGER_PREFIX='uploads/new/' lies inside the output directory /uploads/" in problem
+
+
+def test_a_source_whose_output_key_would_pass_850_bytes_fails_before_any_call(fake_mps):
+    """COS keys are at most 850 bytes: MPS could not write the output, so no task is made for it."""
+    fits = "u/" + "a" * (850 - len("enhanced/u/") - len(".jpg.jpeg")) + ".jpg"
+    too_long = "u/" + "b" * (850 - len("enhanced/u/") - len(".jpg.jpeg") + 1) + ".jpg"
+    assert len(predicted_output_key(BUCKET, REGION, fits, load_settings({})).encode()) == 850
+    assert predicted_output_key(BUCKET, REGION, too_long, load_settings({})) is None
+    summary, _error = WarmContainer(fake_mps).outcome(
+        cos_event([cos_record(BUCKET, REGION, fits), cos_record(BUCKET, REGION, too_long)])
+    )
+    first, second = summary["results"]
+    assert first["outcome"] == "submitted"
+    assert second["outcome"] == "failed" and second["error_code"] == "OutputKeyTooLong"
+    assert "851 bytes, over COS's 850-byte limit" in second["error"]
+    assert len(fake_mps.backend.tasks) == 1
+
+
+def test_with_a_template_the_longest_format_is_assumed():
+    settings = load_settings({"MPS_DEFINITION": "20001"})
+    key = "u/" + "c" * (850 - len("enhanced/u/") - len(".jpg.xxxx") + 1) + ".jpg"
+    with pytest.raises(OutputKeyTooLongError):
+        output_location(BUCKET, REGION, key, settings)

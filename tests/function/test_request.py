@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from autoenhance.cos_events import cos_event, cos_record
+from autoenhance.sample_events import cos_event, cos_record
 from handler.config import load_settings
 from handler.cos_event import CosUploadRecord, parse_records
-from handler.outputs import UnsafeKeyError, writes_next_to_sources
+from handler.errors import UnsafeKeyError
+from handler.outputs import writes_next_to_sources
 from handler.plan import Fail, Skip, Submit, build_process_image_request, plan_record, session_id_for, skip_reason
 from handler.retry import ErrorKind, RetryPolicy, classify
 
@@ -81,8 +82,10 @@ def test_control_characters_in_keys_are_refused():
         build_process_image_request(record("a\nb.jpg"), DEFAULT, None)
 
 
-def test_doubled_slashes_never_leave_the_output_directory():
-    assert build_process_image_request(record("a//b/c.jpg"), DEFAULT, None)["OutputDir"] == "/enhanced/a/b/"
+def test_doubled_slashes_stay_inside_the_output_directory_as_they_are():
+    """`a//b/c.jpg` and `a/b/c.jpg` are two objects: their outputs must be two (empty segments kept)."""
+    assert build_process_image_request(record("a//b/c.jpg"), DEFAULT, None)["OutputDir"] == "/enhanced/a//b/"
+    assert build_process_image_request(record("a/b/c.jpg"), DEFAULT, None)["OutputDir"] == "/enhanced/a/b/"
 
 
 # -- skip decisions --------------------------------------------------------------------------
@@ -176,7 +179,7 @@ def test_genuine_outputs_in_a_working_output_bucket_are_still_skipped():
 def test_session_id_is_deterministic_and_short():
     sid = session_id_for(record(), DEFAULT.fingerprint)
     assert sid == session_id_for(record(), DEFAULT.fingerprint)
-    assert len(sid) <= 50 and sid.startswith("ae2-")
+    assert len(sid) <= 50 and sid.startswith("ae3-")
 
 
 def test_a_re_upload_of_new_bytes_gets_a_new_session_id():
@@ -197,6 +200,32 @@ def test_the_id_is_the_content_s_so_a_listing_and_an_event_agree():
     )
     # A version id does not split it: a listing has none.
     assert session_id_for(event._replace(version_id="v2"), "f") == session_id_for(event, "f")
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        'W/"d146526ce0f5ad3a9f8107d71a3404ac"',
+        'w/"D146526CE0F5AD3A9F8107D71A3404AC"',
+        " d146526ce0f5ad3a9f8107d71a3404ac ",
+    ],
+)
+def test_a_weak_or_odd_etag_and_a_missing_size_are_still_the_same_content(spelling):
+    """A listing says '"abc"' with the size; an event may say W/"ABC" and carry no size: one object, one id."""
+    listed = record(etag='"d146526ce0f5ad3a9f8107d71a3404ac"')._replace(size=1029)
+    event = listed._replace(etag=spelling, size=None)
+    assert session_id_for(event, "f") == session_id_for(listed, "f")
+
+
+def test_the_etag_is_read_whatever_the_case_of_its_header_name():
+    def event_with(name: str) -> dict:
+        event = cos_event([cos_record("photos-1250000000", "ap-guangzhou", "uploads/a.jpg")])
+        meta = event["Records"][0]["cos"]["cosObject"]["meta"]
+        meta[name] = meta.pop("ETag")
+        return event
+
+    [etag], [lower], [odd] = (parse_records(event_with(n)) for n in ("ETag", "etag", "Etag"))
+    assert etag.etag == lower.etag == odd.etag != ""
 
 
 def test_a_resubmission_generation_gives_a_new_id():

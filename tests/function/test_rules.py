@@ -7,7 +7,7 @@ import json
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from repo import ROOT
+from repo import PROJECT, ROOT
 
 from handler.rules import RuleMatch, object_metadata, parse_rules
 
@@ -16,6 +16,15 @@ def parse(rules):
     return parse_rules({"rules": rules}, "RULES_FILE")
 
 
+def test_a_whole_rules_file_parses():
+    """The fixture rules.json: the shipped example's rules."""
+    rules, problems = parse_rules(json.loads((PROJECT / "rules.json").read_text()), "RULES_FILE")
+    assert problems == []
+    assert [r.name for r in rules] == ["avatars", "large-product-shots", "products", "print-quality"]
+    assert rules[1].action == "skip" and rules[0].output == {"dir": "/enhanced/avatars/"}
+
+
+@pytest.mark.shipped_example  # reads the shipped example: moves to dev.py check
 def test_the_shipped_example_parses():
     rules, problems = parse_rules(json.loads((ROOT / "rules.example.json").read_text()), "RULES_FILE")
     assert problems == []
@@ -109,7 +118,7 @@ def load_with_rules(tmp_path, rules, **env):
 
 
 def refused_rules(tmp_path, rules, **env):
-    from handler.config import ConfigurationError
+    from handler.errors import ConfigurationError
 
     with pytest.raises(ConfigurationError) as info:
         load_with_rules(tmp_path, rules, **env)
@@ -184,7 +193,8 @@ def test_a_rules_problems_read_like_the_variables(tmp_path, rules, expected):
 
 
 def test_an_unreadable_or_invalid_rules_file_is_refused(tmp_path):
-    from handler.config import ConfigurationError, load_settings
+    from handler.config import load_settings
+    from handler.errors import ConfigurationError
 
     with pytest.raises(ConfigurationError, match="RULES_FILE='none.json': cannot read"):
         load_settings({"RULES_FILE": "none.json"}, base_dir=str(tmp_path))

@@ -24,9 +24,7 @@ from canaries import CANARY_AUTH, CANARY_ROLE, ECHO, assert_no_secret, canary_ev
 
 from fakes.harness import REGION, WarmContainer
 from fakes.mps import Fault
-from handler.config import ConfigurationError
-from handler.cos_event import MalformedEventError
-from handler.index import RecordsNotSubmittedError
+from handler.errors import ConfigurationError, MalformedEventError, RecordsNotSubmittedError
 
 CANARY_KEY, CANARY_TOKEN = CANARY_ROLE.secret_key, CANARY_ROLE.token
 CONTEXT = {"request_id": "canary", "time_limit_in_ms": 60_000, "tencentcloud_region": REGION}

@@ -14,7 +14,7 @@ from collections import deque
 import pytest
 
 from fakes.harness import WarmContainer, upload_event
-from handler.config import ConfigurationError
+from handler.errors import ConfigurationError
 
 MAX_HOPS = 20  # a loop would keep generating events; a correct system stops after two
 

@@ -3,7 +3,7 @@
 Each test starts a warm "container" (tests/scf_runtime.py): the runtime's own interpreter,
 `-I -B`, sys.path exactly [package] + its stdlib, PYTHONDONTWRITEBYTECODE=1, the package a
 read-only copy of `autoenhance package --runtime PythonX.Y`, the deployed configuration
-(serverless.yml's variables, image-task.json from the code root) and the role's keys, pointed at
+(the fixture serverless.yml's variables, image-task.json from the code root) and the role's keys, pointed at
 the fake MPS running in this process. It calls `index.main_handler` there (the handler string
 SCF resolves) as often as the test likes.
 
@@ -25,7 +25,7 @@ from typing import Any, Callable
 import pytest
 import yaml
 from canaries import CANARY_ROLE, ECHO, SECRETS, with_canary_header
-from repo import ROOT
+from repo import PROJECT, ROOT
 from repo import load_event as load
 from scf_runtime import (
     SCF_RUNTIMES,
@@ -43,9 +43,9 @@ from scf_runtime import (
 from fakes.identities import ROTATED_ROLE
 from fakes.mps import Fault
 
-SERVERLESS = yaml.safe_load((ROOT / "serverless.yml").read_text(encoding="utf-8"))["inputs"]
+SERVERLESS = yaml.safe_load((PROJECT / "serverless.yml").read_text(encoding="utf-8"))["inputs"]
 HANDLER = SERVERLESS["handler"]  # "index.main_handler", resolved in the container as SCF does
-IMAGE_TASK = json.loads((ROOT / "image-task.json").read_text(encoding="utf-8"))
+IMAGE_TASK = json.loads((PROJECT / "image-task.json").read_text(encoding="utf-8"))
 BUCKET, REGION = "photos-1250000000", "ap-guangzhou"
 
 # The tests that run an interpreter: one per SCF runtime, each marked so dev.py can deselect it.
@@ -53,8 +53,8 @@ RUNTIMES = [pytest.param(v, marks=getattr(pytest.mark, marker_for(v)), id=f"pyth
 
 
 def deployed_variables() -> dict[str, str]:
-    """serverless.yml's environment.variables, its ${env:...} references filled from .env.example."""
-    lines = (ROOT / ".env.example").read_text(encoding="utf-8").splitlines()
+    """The fixture serverless.yml's environment.variables, its ${env:...} references filled from its .env."""
+    lines = (PROJECT / "dotenv").read_text(encoding="utf-8").splitlines()
     dotenv = dict(line.split("=", 1) for line in lines if "=" in line and not line.lstrip().startswith("#"))
     variables = {}
     for name, value in SERVERLESS["environment"]["variables"].items():
@@ -154,7 +154,7 @@ def test_an_upload_becomes_exactly_one_task_with_the_documented_request(containe
     assert task.params["OutputStorage"] == {"Type": "COS", "CosOutputStorage": {"Bucket": BUCKET, "Region": REGION}}
     assert task.params["OutputDir"] == "/enhanced/uploads/2026/"
     assert task.params["ImageTask"] == IMAGE_TASK  # MPS_IMAGE_TASK_FILE, read from the read-only code root
-    assert task.session_id == result["session_id"] and task.session_id.startswith("ae2-")
+    assert task.session_id == result["session_id"] and task.session_id.startswith("ae3-")
     assert len(task.session_id) <= 50
     assert task.region == REGION
     [line] = inv.records_logged()
@@ -253,8 +253,8 @@ def test_skipped_records_make_no_call(container, fake_mps):
 
 
 def test_rules_and_the_uploaders_metadata_choose_the_task(start, fake_mps):
-    """RULES_FILE (the shipped example) and x-cos-meta-* headers, under the runtime's own interpreter."""
-    container = start(TRIGGER_PREFIX="uploads/", RULES_FILE=str(ROOT / "rules.example.json"))
+    """RULES_FILE (the fixture's, the shipped example's rules) and x-cos-meta-* headers, under the runtime's own interpreter."""
+    container = start(TRIGGER_PREFIX="uploads/", RULES_FILE=str(PROJECT / "rules.json"))
     lines = {}
     for name in ("avatar-upload.json", "product-shot.json", "opt-out-metadata.json", "put.json"):
         inv = container.invoke(load(name))
@@ -336,7 +336,7 @@ def test_a_trickling_answer_is_cut_at_the_deadline_and_the_record_listed(contain
     fake_mps.backend.inject(Fault.trickle_body(0.1), times=100)
     inv = container.invoke(load("put.json"), scf_context(time_limit_ms=2000))
     error = inv.raised("RecordsNotSubmittedError")
-    assert "photos-1250000000/uploads/2026/cat.jpg: NetworkError.DeadlineExceeded" in error.message
+    assert '"photos-1250000000/uploads/2026/cat.jpg": NetworkError.DeadlineExceeded' in error.message
     assert inv.records_logged()[0]["error_code"] == "NetworkError.DeadlineExceeded"
 
 
@@ -344,7 +344,7 @@ def test_a_permanent_error_fails_the_invocation_listing_the_record(container, fa
     fake_mps.backend.inject(Fault.error("FailedOperation.InvalidMpsUser"), times=1)
     inv = container.invoke(load("put.json"))
     error = inv.raised("RecordsNotSubmittedError")
-    assert "photos-1250000000/uploads/2026/cat.jpg: FailedOperation.InvalidMpsUser" in error.message
+    assert '"photos-1250000000/uploads/2026/cat.jpg": FailedOperation.InvalidMpsUser' in error.message
     assert error.summary["failed"] == 1 and error.summary["submitted"] == 0
     assert error.summary["results"][0]["error_code"] == "FailedOperation.InvalidMpsUser"
     assert inv.records_logged()[0]["outcome"] == "failed"
@@ -364,6 +364,31 @@ def test_one_bad_record_fails_the_invocation_and_the_others_are_submitted_once(c
     retry = container.invoke(event).raised("RecordsNotSubmittedError")  # SCF's retry of the event
     assert retry.summary["duplicate"] == 4
     assert len(fake_mps.backend.tasks) == 4
+
+
+# Every event time JSON can carry, the extremes first: a record's time never crashes its logging.
+EXTREME_EVENT_TIMES = [0, -1, 2**53, -(2**53), 253402300800, -62135596801, 1.5, 1e300, -1e300, "253402300800",
+                       "9999-12-31T23:59:59.999Z", "10000-01-01T00:00:00Z", "0", "", None, True, [], {}]  # fmt: skip
+
+
+def test_any_event_time_submits_skips_or_fails_the_record_never_the_handler(container, fake_mps):
+    """The year 10000 once made main_handler raise ValueError from its time formatter, even for a skipped record."""
+    image, not_image = load("put.json")["Records"][0], load("non-image.json")["Records"][0]
+    for value in EXTREME_EVENT_TIMES:
+        records = [json.loads(json.dumps(r)) for r in (image, not_image)]
+        for record in records:
+            record["event"]["eventTime"] = value
+        inv = container.invoke({"Records": records})
+        assert inv.error is None or inv.error.type == "RecordsNotSubmittedError", (value, inv.error)
+        summary = inv.value if inv.error is None else inv.error.summary
+        assert summary["records"] == 2 and len(inv.records_logged()) == 2, value
+        outcomes = [line["outcome"] for line in inv.records_logged()]
+        # A readable time: the image is submitted (once; a duplicate after) and the PDF skipped.
+        # An unreadable one is a malformed record: both fail, and SCF retries then dead-letters.
+        assert outcomes in (["submitted", "skipped"], ["duplicate", "skipped"], ["failed", "failed"]), value
+        if outcomes[0] == "failed":
+            assert {line["error_code"] for line in inv.records_logged()} == {"MalformedRecord"}
+        assert_clean_run(inv)
 
 
 def test_a_malformed_event_raises_malformed_event_error(container, fake_mps):

@@ -6,6 +6,8 @@ test and the benchmark cannot drift apart.
 
 from __future__ import annotations
 
+import json
+
 from bench.soak import (
     BUCKET,
     REGION,
@@ -64,7 +66,7 @@ def test_the_invariant_check_catches_every_kind_of_broken_promise():
     assert len(delivery_plan(config)) >= config.events
     healthy = sorted(set(workload.objects) - workload.poison)
     letters = [
-        DeadLetter(0, workload.objects[p], "RecordsNotSubmittedError", f"[0] {BUCKET}{p}: UnsafeKey")
+        DeadLetter(0, workload.objects[p], "RecordsNotSubmittedError", f"[0] {json.dumps(BUCKET + p)}: UnsafeKey")
         for p in workload.poison
     ]
     assert workload.poison and check_invariant(workload, _backend_with_tasks(healthy), letters, []) == []
