@@ -358,7 +358,7 @@ class _Invocation:
             if self._calls_stopped:
                 return self._not_started
             deadline = self.deadline - self._reserve(total - len(self.logged))
-        region = self.fn.settings.mps_region or self.function_region or item.region
+        region = self.fn.settings.mps_region_for(self.function_region, item.region)
         policy = self.policy._replace(deadline=deadline)
         # the SDK's DEBUG log shows requests and answers: redact this invocation's secrets from it
         with self.fn.client(region, self.credentials.current) as api, sdk_log_redaction(self.out.log.redact):  # type: ignore[arg-type]

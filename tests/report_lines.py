@@ -49,13 +49,12 @@ def record(outcome: str = "submitted", key: str = "uploads/a.jpg", **fields: Any
     return {**base, **fields}
 
 
-def seed_tasks(mps: Any, count: int, created_at: float, prefix: str = "T") -> list[str]:
-    """`count` finished tasks in the fake's history (restored, as the embedded fake reloads them)."""
-    ids = [f"{prefix}{i:06d}" + "x" * 57 for i in range(count)]
-    mps.backend.restore_tasks(
+def saved_tasks(count: int, created_at: float, secret_id: str, prefix: str = "T") -> list[dict[str, Any]]:
+    """`count` finished tasks as the embedded fake's state file holds them."""
+    return [
         {
-            "task_id": task_id,
-            "session_id": f"s-{task_id[:8]}",
+            "task_id": f"{prefix}{i:06d}" + "x" * (58 - len(prefix)),  # 64 characters, as MPS's
+            "session_id": f"s-{(f'{prefix}{i:06d}' + 'x')[:8]}",
             "params": {
                 "InputInfo": {
                     "Type": "COS",
@@ -64,12 +63,18 @@ def seed_tasks(mps: Any, count: int, created_at: float, prefix: str = "T") -> li
                 "ImageTask": {"EncodeConfig": {"Format": "JPEG"}},
             },
             "created_at": created_at,
-            "secret_id": mps.identity.secret_id,
+            "secret_id": secret_id,
             "region": REGION,
         }
-        for i, task_id in enumerate(ids)
-    )
-    return ids
+        for i in range(count)
+    ]
+
+
+def seed_tasks(mps: Any, count: int, created_at: float, prefix: str = "T") -> list[str]:
+    """`count` finished tasks in the fake's history (restored, as the embedded fake reloads them)."""
+    tasks = saved_tasks(count, created_at, mps.identity.secret_id, prefix)
+    mps.backend.restore_tasks(tasks)
+    return [task["task_id"] for task in tasks]
 
 
 def lines_for(ids: list[str]) -> list[dict[str, Any]]:

@@ -71,7 +71,7 @@ def mps_region(config: Settings) -> str:
     """
     from ..local.scf import DEFAULT_REGION
 
-    return config.mps_region or os.environ.get("TENCENTCLOUD_REGION") or DEFAULT_REGION
+    return config.mps_region_for(os.environ.get("TENCENTCLOUD_REGION"), DEFAULT_REGION)
 
 
 def full_region_of_bucket(bucket: str, region: str) -> str:

@@ -24,10 +24,12 @@ STORAGE_CLASSES = frozenset(
 )
 ARCHIVED = frozenset({"ARCHIVE", "DEEP_ARCHIVE"})  # GET needs a restore first
 
-# <BucketName-APPID>: lowercase letters, digits and "-", not starting or ending with "-"; the
-# whole request domain <bucket>.cos.<region>.myqcloud.com is at most 60 characters (COS naming rules).
+# <BucketName-APPID>: lowercase letters, digits and "-", not starting or ending with "-"; with the
+# region's name, at most 60 characters. Not the whole request domain: the deploy code's own code
+# bucket, sls-cloudfunction-<region>-code-<appid>, which COS creates for every SCF user, makes a
+# 76-character domain in ap-guangzhou (58 with the region alone).
 _BUCKET_NAME = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?-[0-9]+")
-_MAX_DOMAIN = 60
+_MAX_NAME_WITH_REGION = 60
 REGION = re.compile(r"[a-z]+(?:-[a-z0-9]+)+")
 
 
@@ -157,8 +159,10 @@ def bucket_name_problem(bucket: str, region: str) -> str:
             f"invalid bucket name {bucket!r}: <name>-<appid>, lowercase letters, digits and '-', "
             "not starting or ending with '-'"
         )
-    if len(f"{bucket}.cos.{region}.myqcloud.com") > _MAX_DOMAIN:
-        return f"bucket name {bucket!r} too long: the request domain exceeds {_MAX_DOMAIN} characters"
+    if len(bucket) + len(region) > _MAX_NAME_WITH_REGION:
+        return (
+            f"bucket name {bucket!r} too long: with the region {region!r} it exceeds {_MAX_NAME_WITH_REGION} characters"
+        )
     return ""
 
 

@@ -17,12 +17,12 @@ from typing import Any
 import pytest
 from repo import FIXTURES, SCRIPT, user_env
 from repo import autoenhance as run
-from report_lines import describe_calls, lines_for, record, seed_tasks
+from report_lines import describe_calls, lines_for, record, saved_tasks, seed_tasks
 
 from autoenhance.report.rows import COLUMNS
 from autoenhance.sample_events import cos_event, cos_record
 from fakes.harness import BUCKET, REGION, start_cos, start_mps
-from fakes.identities import OPERATOR
+from fakes.identities import MPS_ROLE, OPERATOR
 
 # ---- the command -----------------------------------------------------------------------------------
 
@@ -186,7 +186,7 @@ def test_a_state_file_from_before_outcomes_still_loads(env, tmp_path):
 
     with patched_environ({"AUTOENHANCE_STATE_DIR": env["AUTOENHANCE_STATE_DIR"]}):
         path = state_file()
-    [old] = seed_tasks_saved(1, created_at=time.time() - 60)
+    [old] = saved_tasks(1, time.time() - 60, MPS_ROLE.secret_id, prefix="OLD")  # no outcome: as before
     path.parent.mkdir(parents=True)
     path.write_text(json.dumps({"tasks": [old]}), encoding="utf-8")
 
@@ -199,29 +199,6 @@ def test_a_state_file_from_before_outcomes_still_loads(env, tmp_path):
     assert r.returncode == 0, r.stdout
     assert json.loads(r.stdout.splitlines()[0])["result"] == "success"
     assert json.loads(path.read_text(encoding="utf-8"))["tasks"] == [old]
-
-
-def seed_tasks_saved(count: int, created_at: float) -> list[dict[str, Any]]:
-    """Tasks as the embedded fake's state file held them before outcomes were saved."""
-    from fakes.identities import MPS_ROLE
-
-    return [
-        {
-            "task_id": f"OLD{i:06d}" + "x" * 55,
-            "session_id": f"s-old-{i}",
-            "params": {
-                "InputInfo": {
-                    "Type": "COS",
-                    "CosInputInfo": {"Bucket": BUCKET, "Region": REGION, "Object": f"/uploads/{i}.jpg"},
-                },
-                "ImageTask": {"EncodeConfig": {"Format": "JPEG"}},
-            },
-            "created_at": created_at,
-            "secret_id": MPS_ROLE.secret_id,
-            "region": REGION,
-        }
-        for i in range(count)
-    ]
 
 
 def test_mirror_event_puts_and_deletes_in_record_order(tmp_path):
