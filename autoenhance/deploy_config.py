@@ -177,11 +177,6 @@ def deployed_variables(doc: Any, lookup: Mapping[str, str]) -> tuple[dict[str, s
     return deployed, via, unresolved
 
 
-def trigger_bucket(doc: Any, lookup: Mapping[str, str]) -> str | None:
-    """The bucket name of the single COS trigger's XML-API domain, when it resolves."""
-    return trigger_location(doc, lookup)[0]
-
-
 def trigger_location(doc: Any, lookup: Mapping[str, str]) -> tuple[str | None, str | None]:
     """(bucket, region) of the single COS trigger's XML-API domain <bucket>.cos.<region>.myqcloud.com,
     each None when it does not resolve."""

@@ -114,7 +114,3 @@ class RecordsNotSubmittedError(RuntimeError):
     def __init__(self, message: str, summary: dict[str, Any]):
         super().__init__(message)
         self.summary = summary
-
-
-# The only exceptions main_handler lets out.
-HANDLER_ERRORS = (ConfigurationError, MalformedEventError, RecordsNotSubmittedError)
